@@ -1,0 +1,42 @@
+"""User-facing Chinese text of the tool itself (not of any format).
+
+Format-specific wording (labels, rule messages, instructions) lives in
+``templates/<format-id>/``; what is here is the same for every format:
+the words of the live checks, input prompts and the status line.
+"""
+
+PASS = "通过"
+FAIL_SHORT = "未通过"
+SEVERITY = {"error": "错误", "warning": "警告"}
+CHECK_HEADERS = ("序号", "检查项", "工作表", "位置", "级别", "结果")
+NARRATIVE_HEADERS = ("项目", "内容（请在此列填写）", "填写说明")
+CHECK_ROW_LABEL = "校验：{title}"
+AGENCY_LINE = "填报单位：{agency}　　报告年度：{year}年"
+PREVIOUS_NOTE = "以下为上年度已报送的数据，仅供参考和跨年度校验，不可修改。"
+
+STATUS_OK = "全部通过"
+STATUS_WARNINGS = "无错误，有警告，请查看“校验结果”"
+STATUS_ERRORS_PREFIX = "有"
+STATUS_ERRORS_SUFFIX = "项错误，请查看“校验结果”"
+
+PROMPTS = {
+    "count": {
+        "input_title": "请填写件数",
+        "input_message": "填写非负整数，没有发生的填 0。",
+        "error_title": "输入有误",
+        "error_message": "这里只能填写大于或等于 0 的整数（件数），不能填写小数、负数或文字。",
+    },
+    "amount": {
+        "input_title": "请填写金额",
+        "input_message": "填写非负数，单位见表头，最多保留4位小数；没有发生的填 0。",
+        "error_title": "输入有误",
+        "error_message": "这里只能填写大于或等于 0 的数字（金额），不能填写负数或文字。",
+    },
+    "year": {
+        "input_title": "报告年度",
+        "input_message": "四位数年份。",
+        "error_title": "输入有误",
+        "error_message": "请填写四位数年份。",
+    },
+}
+PREFILLED_NOTE = "（已按上年度数据预填，如有变化可修改）"
