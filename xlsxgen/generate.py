@@ -83,7 +83,7 @@ class _Styles:
 
 
 def _label_style(cell) -> str:
-    if cell.style == "title" and cell.sheet_kind == "table" and cell.row > 1:
+    if cell.style == "block_title":
         return "title_row"
     if cell.style == "row_header" and cell.merged and cell.last_row > cell.row:
         return "row_header_center"
@@ -185,7 +185,6 @@ def build_workbook(
         dv_cells: dict[str, list] = {}
         bad_ranges: dict[str, list] = {}  # check cell -> referenced cells on this sheet
         for cell in sp.cells:
-            cell.sheet_kind = sp.kind  # type: ignore[attr-defined]
             role = cell.role
             if role == "label":
                 fmt = st[_label_style(cell)]
@@ -342,7 +341,7 @@ def _validate(ws, kind, cells):
 
 def _status_value(plan, compiled, value_of) -> str:
     errors = warnings = 0
-    for cell, ru in plan.result_cells:
+    for _cell, ru in plan.result_cells:
         ok, _, _ = ru.evaluate(value_of)
         if not ok:
             if ru.severity == "error":

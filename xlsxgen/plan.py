@@ -186,7 +186,7 @@ def _build_plan(spec, with_previous: bool) -> WorkbookPlan:
         sp.add(1, 0, "text", text=messages.AGENCY_LINE, last_row=1, last_col=lay.width - 1, style="agency_line")
         for m in lay.labels:
             sp.add(m.first_row, m.first_col, "label", text=m.text, last_row=m.last_row, last_col=m.last_col,
-                   style=m.role)
+                   style="block_title" if m.role == "title" else m.role)
         for c in lay.cells:
             key = (t.key, c.row_key, c.column_key)
             kind = t.kinds[c.key]

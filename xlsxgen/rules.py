@@ -108,7 +108,7 @@ def _expand_totals(spec) -> list[TotalInstance]:
     found: dict[tuple, TotalInstance] = {}
     for d in spec.totals:
         table = spec.table(d.table)
-        for row, col, text, cell in _instances(spec, d):
+        for _row, _col, text, cell in _instances(spec, d):
             try:
                 parts = cell.split(".")
                 rk, ck = parts if len(parts) == 2 else (None, None)
@@ -151,7 +151,7 @@ def _expand_rules(spec) -> list[RuleInstance]:
     out = []
     for d in spec.rules:
         table = spec.table(d.table)
-        for row, col, text, _ in _instances(spec, d):
+        for row, col, text, _cell in _instances(spec, d):
             try:
                 node = expr.parse(text, spec, d.table)
             except SpecError as e:

@@ -440,7 +440,7 @@ def load_spec_file(path: Path) -> FormatSpec:
     return spec
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_format(format_id: str) -> FormatSpec:
     """Load an installed format by id (e.g. ``gov-info-2021``)."""
     dirs = format_dirs()

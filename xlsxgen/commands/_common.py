@@ -30,17 +30,21 @@ def friendly_errors(func):
     return wrapper
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
+def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool = False) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
 
-    An existing file is replaced only once the new content is complete.
+    An existing file is replaced only once the new content is complete. A
+    missing folder is an error unless ``make_parents`` is set.
     """
     path = Path(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
     folder = path.parent if str(path.parent) else Path(".")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        if make_parents:
+            folder.mkdir(parents=True, exist_ok=True)
+        elif not folder.is_dir():
+            raise XlsxgenError(f"无法写入 {path}：文件夹 {folder} 不存在")
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as e:
         raise XlsxgenError(f"无法写入 {path}：{e.strerror or e}（请检查文件夹是否存在、是否有写权限）") from None
