@@ -26,7 +26,12 @@ def random_submission(spec, seed: int) -> Submission:
     for t in spec.tables:
         for rk, ck in t.input_cells():
             kind = t.kinds[(rk, ck)]
-            sub.values[(t.key, rk, ck)] = round(rnd.uniform(0, 500), 4) if kind == "amount" else rnd.randint(0, 300)
+            if kind == "amount":
+                sub.values[(t.key, rk, ck)] = round(rnd.uniform(0, 500), 4)
+            elif kind == "signed_count":
+                sub.values[(t.key, rk, ck)] = rnd.randint(-50, 50)
+            else:
+                sub.values[(t.key, rk, ck)] = rnd.randint(0, 300)
     return sub
 
 
@@ -116,8 +121,11 @@ def test_inputs_carry_values_and_data_validation(generated):
             if c.role == "input" or (c.role == "field" and c.kind in ("count", "amount")):
                 dv = covered.get((c.row + 1, c.col + 1))
                 assert dv is not None, (sp.name, c.address)
-                assert dv.type == ("whole" if c.kind == "count" else "decimal")
-                assert dv.operator == "greaterThanOrEqual" and dv.formula1 == "0"
+                assert dv.type == ("decimal" if c.kind == "amount" else "whole")
+                if c.kind == "signed_count":
+                    assert dv.operator in (None, "between") and int(dv.formula1) < 0 < int(dv.formula2)
+                else:
+                    assert dv.operator == "greaterThanOrEqual" and dv.formula1 == "0"
                 assert dv.prompt and dv.error and dv.showErrorMessage
             if c.role == "input":
                 assert ws[c.address].value == pytest.approx(sub.values[c.key])

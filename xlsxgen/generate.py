@@ -202,7 +202,7 @@ def build_workbook(
             elif role == "input":
                 kind = cell.kind
                 v = values.get(cell.key, 0)
-                style = ("prefill_count" if cell.key in prefilled else f"input_{kind}")
+                style = "prefill_count" if cell.key in prefilled else ("input_amount" if kind == "amount" else "input_count")
                 _write_value(ws, cell, v, st[style])
                 if cell.key in prefilled:
                     ws.write_comment(cell.row, cell.col, messages.PREFILLED_NOTE, {"author": "xlsxgen"})
@@ -267,7 +267,7 @@ def build_workbook(
 
 def text_width(text: str) -> float:
     """Approximate display width in Excel column units (a CJK character is about two)."""
-    return sum(1.9 if ord(ch) > 0x2E80 else 1.05 for ch in text)
+    return sum(1.75 if ord(ch) > 0x2E80 else 1.0 for ch in text)
 
 
 def _set_row_heights(ws, sp) -> None:
@@ -280,7 +280,7 @@ def _set_row_heights(ws, sp) -> None:
         last_row = cell.last_row if cell.last_row is not None else cell.row
         last_col = cell.last_col if cell.last_col is not None else cell.col
         width = sum(widths[c] if c < len(widths) else 8.43 for c in range(cell.col, last_col + 1))
-        lines = max(1, -(-int(text_width(cell.text) + 1) // max(int(width - 1), 1)))
+        lines = max(1, -(-int(text_width(cell.text) + 0.5) // max(int(width - 0.5), 1)))
         per_row = lines * 14.0 / (last_row - cell.row + 1)
         if cell.style == "title":
             per_row = max(per_row, 26)
@@ -323,17 +323,19 @@ def _write_field(wb, ws, st, cell, sub_for_bind, data, dv_cells):
 
 def _validate(ws, kind, cells):
     prompt = messages.PROMPTS[kind]
-    opts = {
-        "validate": "integer" if kind == "count" else "decimal",
-        "criteria": ">=",
-        "value": 0,
+    opts = {"validate": "decimal" if kind == "amount" else "integer"}
+    if kind == "signed_count":
+        opts.update(criteria="between", minimum=-(10**9), maximum=10**9)
+    else:
+        opts.update(criteria=">=", value=0)
+    opts.update({
         "ignore_blank": True,
         "input_title": prompt["input_title"],
         "input_message": prompt["input_message"],
         "error_title": prompt["error_title"],
         "error_message": prompt["error_message"],
         "error_type": "stop",
-    }
+    })
     r0, c0 = cells[0]
     opts["multi_range"] = _compact(cells)
     ws.data_validation(r0, c0, r0, c0, opts)

@@ -32,6 +32,12 @@ PROMPTS = {
         "error_title": "输入有误",
         "error_message": "这里只能填写大于或等于 0 的数字（金额），不能填写负数或文字。",
     },
+    "signed_count": {
+        "input_title": "请填写增减数",
+        "input_message": "填写整数：增加填正数，减少填负数（如 -8），没有变化填 0。",
+        "error_title": "输入有误",
+        "error_message": "这里只能填写整数（可以为负数），不能填写小数或文字。",
+    },
     "year": {
         "input_title": "报告年度",
         "input_message": "四位数年份。",

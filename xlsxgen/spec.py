@@ -19,8 +19,9 @@ from xlsxgen.errors import SpecError
 from xlsxgen.resources import format_dirs
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-INPUT_KINDS = ("count", "amount")
-CELL_KINDS = ("count", "amount", "total")
+# count: integer >= 0; amount: decimal >= 0 (4 places); signed_count: integer of either sign (增/减)
+INPUT_KINDS = ("count", "amount", "signed_count")
+CELL_KINDS = INPUT_KINDS + ("total",)
 FIELD_KINDS = ("text", "count", "amount", "year")
 SEVERITIES = ("error", "warning")
 MAX_SHEET_NAME = 31
