@@ -202,3 +202,40 @@ def test_not_yaml(tmp_path):
     with pytest.raises(SpecError) as e:
         load_spec_file(p)
     assert "YAML" in str(e.value)
+
+
+# 2019 trial format (official-format-2021.md §7), transcribed by hand.
+TABLE2_BLOCKS_2019 = [
+    ("第二十条第（一）项", ["信息内容", "本年新制作数量", "本年新公开数量", "对外公开总数量"],
+     [("规章", "rules"), ("规范性文件", "normative_documents")]),
+    ("第二十条第（五）项", ["信息内容", "上一年项目数量", "本年增/减", "处理决定数量"],
+     [("行政许可", "licensing"), ("其他对外管理服务事项", "other_services")]),
+    ("第二十条第（六）项", ["信息内容", "上一年项目数量", "本年增/减", "处理决定数量"],
+     [("行政处罚", "penalty"), ("行政强制", "coercion")]),
+    ("第二十条第（八）项", ["信息内容", "上一年项目数量", "本年增/减"], [("行政事业性收费", "fees")]),
+    ("第二十条第（九）项", ["信息内容", "采购项目数量", "采购总金额"], [("政府集中采购", "procurement")]),
+]
+
+
+def test_2019_format_labels():
+    from xlsxgen.spec import load_format
+
+    spec = load_format("gov-info-2019")
+    t2 = spec.table("active_disclosure")
+    got = [(b.title, list(b.corner) + [c.header[0] for c in b.columns], [(r.header[0], r.row) for r in b.rows])
+           for b in t2.blocks]
+    assert got == TABLE2_BLOCKS_2019
+    assert t2.kinds[("licensing", "change")] == "signed_count"
+    t3 = spec.table("applications")
+    rows = [list(r.header) for r in t3.blocks[0].rows]
+    expected = [p for p in TABLE3_ROW_PATHS if "（六）其他处理" not in p]
+    expected.insert(20, ["三、本年度办理结果", "（六）其他处理"])
+    assert rows == expected
+    assert len(t3.cells) == 23 * 7
+    assert [list(c.header) for c in spec.table("review_litigation").blocks[0].columns] == TABLE4_HEADERS
+    ref = SHARED / "reference" / "official-format-2021.md"
+    if ref.exists():
+        text = ref.read_text(encoding="utf-8")
+        for title, heads, rws in TABLE2_BLOCKS_2019:
+            for label in (title, *heads, *(r for r, _ in rws)):
+                assert label in text, label
