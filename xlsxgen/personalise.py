@@ -65,10 +65,11 @@ def _split_zip(blob: bytes) -> tuple[list[_Entry], bytes]:
 class Personaliser:
     """Workbooks of one format, year and (absent) data, for many agencies."""
 
-    def __init__(self, spec, year: int):
+    def __init__(self, spec, year: int, data=None):
         self.spec = spec
         self.year = year
-        base = build_workbook(spec, year=year, agency_name=_NAME, agency_code=_CODE)
+        self.data = data  # optional figures common to every workbook (tests, benchmarks, migrations)
+        base = build_workbook(spec, year=year, agency_name=_NAME, agency_code=_CODE, data=data)
         self.entries, self.end = _split_zip(base)
         self.texts = {}
         with zipfile.ZipFile(io.BytesIO(base)) as z:
@@ -102,7 +103,8 @@ class Personaliser:
         """The workbook of one agency: the same bytes as a full generation."""
         if not self._safe(agency_name, agency_code):
             self.full += 1
-            return build_workbook(self.spec, year=self.year, agency_name=agency_name, agency_code=agency_code)
+            return build_workbook(self.spec, year=self.year, agency_name=agency_name, agency_code=agency_code,
+                                  data=self.data)
         self.fast += 1
         new = {
             part: text.replace(_NAME, _escape(agency_name)).replace(_CODE, _escape(agency_code)).encode("utf-8")
