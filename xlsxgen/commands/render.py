@@ -1,0 +1,94 @@
+"""``xlsxgen render``: the draft annual report of one submission (md, html, docx, txt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from xlsxgen.commands._common import friendly_errors, write_atomic
+from xlsxgen.errors import UsageError
+
+
+def _infer_format(fmt, output):
+    from xlsxgen.render import FORMATS
+
+    if fmt:
+        return fmt
+    if output:
+        suffix = Path(output).suffix.lower().lstrip(".")
+        if suffix in FORMATS:
+            return suffix
+        if suffix == "htm":
+            return "html"
+    return "md"
+
+
+@click.command(name="render")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html", "docx", "txt"]),
+    default=None,
+    help="输出格式：md、html、docx 或 txt（默认按 -o 的扩展名，否则为 md）",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="输出文件；不指定时 md/html/txt 输出到屏幕，docx 保存在 SOURCE 旁边",
+)
+@click.option(
+    "--previous",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="上年度的数据（JSON 或工作簿），用于同比语句和跨年度校验",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="自定义报告模板文件夹（可只放需要改写的 .j2 文件，其余沿用内置模板）",
+)
+@friendly_errors
+def command(source, fmt, output, previous, templates_dir):
+    """生成年度报告草稿。SOURCE 为规范 JSON 或填报工作簿。
+
+    \b
+    草稿包括标题、开头段、报告格式规定的各部分和法定统计表；缺少的内容以【待补充：…】标出，
+    并在屏幕上逐条提示。由数据生成的语句注明所用单元格（HTML 注释、Markdown 脚注、
+    Word 批注或文末附录）。
+    \b
+    例：xlsxgen render 邢台市政府办.json --format docx -o 年报草稿.docx
+        xlsxgen render 本年.json --previous 上年.json -o 年报草稿.html
+    """
+    from xlsxgen.render import load_source, render_report
+
+    fmt = _infer_format(fmt, output)
+    loaded = load_source(source)
+    prev_sub = None
+    warnings = list(loaded.warnings)
+    if previous is not None:
+        prev = load_source(previous)
+        if prev.spec.id != loaded.spec.id:
+            raise UsageError(f"上年数据的报告格式为 {prev.spec.id}，与本年的 {loaded.spec.id} 不同，不能比较")
+        sub, psub = loaded.submission, prev.submission
+        if sub.year is not None and psub.year is not None and psub.year != sub.year - 1:
+            warnings.append(f"--previous 的年度为{psub.year}年，不是{sub.year}年的上一年度")
+        warnings += [f"上年数据：{w}" for w in prev.warnings]
+        prev_sub = psub
+    out, render_warnings = render_report(loaded.spec, loaded.submission, fmt, prev_sub, templates_dir)
+    warnings += render_warnings
+    if output is None and fmt == "docx":
+        output = source.with_suffix(".docx")
+    if output is None:
+        click.echo(out, nl=False)
+    else:
+        write_atomic(output, out)
+        click.echo(f"已生成：{output}", err=True)
+    for w in warnings:
+        click.echo(f"提示：{w}", err=True)
