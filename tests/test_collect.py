@@ -1,0 +1,382 @@
+"""Collect: roster → generate → fill → collect → status, feedback and consolidated sums; store guarantees."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("importer.validate")
+
+from xlsxgen import collect as collect_mod  # noqa: E402
+from xlsxgen.collect import build_overview, collect, write_outputs  # noqa: E402
+from xlsxgen.demo import break_balance, simulate, type_over_total  # noqa: E402
+from xlsxgen.generate import build_workbook  # noqa: E402
+from xlsxgen.roster import distribute, read_roster, workbook_file_name  # noqa: E402
+from xlsxgen.store import Store  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+YEAR = 2023
+
+ROSTER = """单位代码,单位名称,上级,类型
+A01,测试市甲局,X,部门
+A02,测试市乙局,X,部门
+A03,测试市丙局,X,部门
+A04,测试市丁局,X,部门
+A05,测试市戊局,X,部门
+A06,测试市己局,X,部门
+A07,测试市庚局,X,部门
+"""
+
+
+@pytest.fixture
+def cycle(tmp_path, spec2021, seed_submission):
+    """A GBK roster, generated workbooks, and an inbox filled in every way an agency can."""
+    roster_path = tmp_path / "名单.csv"
+    roster_path.write_bytes(ROSTER.encode("gbk"))
+    roster = read_roster(roster_path)
+    db = tmp_path / "c.sqlite"
+    dist = distribute(spec2021, YEAR, roster, tmp_path / "dist", db=db, show_progress=False)
+    assert len(dist.files) == 7 and dist.manifest.exists()
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir(parents=True)
+    subs = {}
+    agencies = list(roster)
+    for i, a in enumerate(agencies[:4]):  # A01..A04 correct, each differently
+        subs[a.code] = simulate(spec2021, seed_submission, year=YEAR, agency_name=a.name, agency_code=a.code,
+                                seed=a.code, factor=0.2 + 0.3 * i)
+    bad = simulate(spec2021, seed_submission, year=YEAR, agency_name=agencies[4].name, agency_code="A05",
+                   seed="A05", factor=0.5)
+    bad_key = break_balance(spec2021, bad.values)
+    typed = simulate(spec2021, seed_submission, year=YEAR, agency_name=agencies[5].name, agency_code="A06",
+                     seed="A06", factor=0.5)
+
+    def wb(sub):
+        return build_workbook(spec2021, year=YEAR, agency_name=sub.agency_name, agency_code=sub.agency_code,
+                              data=sub)
+
+    for code, sub in subs.items():
+        folder = inbox / "sub" if code == "A02" else inbox  # recursion
+        (folder / workbook_file_name(YEAR, roster.get(code))).write_bytes(wb(sub))
+    (inbox / workbook_file_name(YEAR, roster.get("A05"))).write_bytes(wb(bad))
+    blob, typed_where = type_over_total(spec2021, wb(typed))
+    (inbox / "己局年报（最终版）.xlsx").write_bytes(blob)  # misnamed: recognised by its content
+    broken = wb(subs["A01"])[:5000]
+    (inbox / workbook_file_name(YEAR, roster.get("A07"))).write_bytes(broken)  # broken; A07 sends nothing else
+    (inbox / "~$lockfile.xlsx").write_bytes(b"\x00" * 165)  # Excel's lock file: ignored
+    (inbox / "说明.txt").write_text("请查收", encoding="utf-8")
+    return dict(tmp=tmp_path, roster=roster, roster_path=roster_path, db=db, inbox=inbox, subs=subs,
+                bad_key=bad_key, typed_where=typed_where)
+
+
+def independent_sum(spec, subs):
+    """Sum of every input over the given submissions, computed here and not by xlsxgen.consolidate."""
+    total = defaultdict(float)
+    for sub in subs:
+        for t in spec.tables:
+            for rk, ck in t.input_cells():
+                total[(t.key, rk, ck)] += sub.values.get((t.key, rk, ck), 0) or 0
+    return total
+
+
+def read_sheet_rows(path, sheet):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    rows = [list(r) for r in wb[sheet].iter_rows(values_only=True)]
+    wb.close()
+    return rows
+
+
+def test_end_to_end(cycle, spec2021):
+    c = cycle
+    result = collect(c["inbox"], db=c["db"], year=YEAR, roster_path=c["roster_path"], show_progress=False)
+    assert result.files_seen == 7  # 6 workbooks + 1 broken, lock file and .txt ignored
+    assert result.imported == 7
+    assert result.other_files[".txt"] == 1
+    out = c["tmp"] / "out"
+    with Store.open(c["db"]) as store:
+        ov = build_overview(store, YEAR)
+        states = {r.code: r.state for r in ov.rows}
+        assert states == {"A01": "ok", "A02": "ok", "A03": "ok", "A04": "ok", "A05": "invalid", "A06": "invalid",
+                          "A07": "unreadable"}
+        assert ov.counts() == {"ok": 4, "warning": 0, "invalid": 2, "unreadable": 1, "missing": 0}
+        outs = write_outputs(store, ov, spec=spec2021, out_dir=out, sum_name="测试市")
+
+    # feedback: one per agency with problems, every finding with sheet and cell
+    names = sorted(p.name for p in outs.feedback)
+    assert len(names) == 3 and all(n.startswith("反馈单-2023-") for n in names)
+    fb = read_sheet_rows(next(p for p in outs.feedback if "A05" in p.name), "反馈意见")
+    text = json.dumps(fb, ensure_ascii=False)
+    table = spec2021.table(c["bad_key"][0])
+    assert table.sheet in text and "不平衡" in text
+    finding_rows = [r for r in fb if r and r[1] == "错误"]
+    assert finding_rows and all(r[2] and r[3] and r[2] != "—" and r[3] != "—" for r in finding_rows)
+    fb6 = json.dumps(read_sheet_rows(next(p for p in outs.feedback if "A06" in p.name), "反馈意见"),
+                     ensure_ascii=False)
+    assert c["typed_where"].split("!")[1] in fb6  # the overtyped total's cell is named
+    fb7 = json.dumps(read_sheet_rows(next(p for p in outs.feedback if "A07" in p.name), "反馈意见"),
+                     ensure_ascii=False)
+    assert "无法读取" in fb7
+
+    # the consolidated workbook: one row per readable agency and the sum over the accepted ones
+    expected = independent_sum(spec2021, c["subs"].values())
+    rows = read_sheet_rows(outs.consolidated, "各单位数据")
+    heading, row_labels, col_labels = rows[1], rows[2], rows[3]
+    # a merged heading is only in its first cell: carry it right
+    carried, last = [], None
+    for h in heading:
+        last = h if h else last
+        carried.append(last)
+    agency_rows = [r for r in rows[4:] if r and r[1] in {"A01", "A02", "A03", "A04", "A05", "A06"}]
+    assert len(agency_rows) == 6
+    sum_row = next(r for r in rows if r and isinstance(r[2], str) and r[2].startswith("合计"))
+    assert "4 个单位" in sum_row[2]
+    checked = 0
+    for t in spec2021.tables:
+        for rk, ck in t.input_cells():
+            col = next(i for i in range(len(col_labels)) if carried[i] == t.heading
+                       and row_labels[i] == t.row(rk).label and col_labels[i] == t.column(ck).label)
+            assert sum_row[col] == pytest.approx(expected[(t.key, rk, ck)]), (t.key, rk, ck)
+            checked += 1
+    assert checked == sum(len(t.input_cells()) for t in spec2021.tables)
+
+    # the sum in the official layout reads back (through the importer) as the same figures, and is clean
+    import importer
+
+    official = importer.read_workbook(outs.official.read_bytes(), name=outs.official.name)
+    assert official.status == "ok"
+    for key, v in expected.items():
+        assert official.submission.values.get(key, 0) == pytest.approx(v)
+    doc = json.loads(outs.sum_json.read_text(encoding="utf-8"))
+    assert doc["agency"]["name"] == "测试市"
+    assert outs.drafts and all(p.exists() and p.stat().st_size > 0 for p in outs.drafts)
+    assert outs.data_files == 4 and len(list(outs.data_dir.glob("*.json"))) == 4
+    assert outs.overview.exists()
+    ov_rows = read_sheet_rows(outs.overview, "报送情况")
+    assert any(r[1] == "A05" and r[4] == "有错误" for r in ov_rows if r and len(r) > 4)
+
+
+def test_collect_is_idempotent(cycle):
+    c = cycle
+    first = collect(c["inbox"], db=c["db"], year=YEAR, roster_path=c["roster_path"], show_progress=False)
+    with Store.open(c["db"]) as s:
+        before = [(r.id, r.sha256, r.status) for r in s.all_records()]
+    second = collect(c["inbox"], db=c["db"], year=YEAR, show_progress=False)  # roster from the store
+    assert first.imported == 7
+    assert second.imported == 0 and second.already == 7
+    with Store.open(c["db"]) as s:
+        assert [(r.id, r.sha256, r.status) for r in s.all_records()] == before
+
+
+def test_resubmission_and_history(cycle, spec2021):
+    c = cycle
+    collect(c["inbox"], db=c["db"], year=YEAR, roster_path=c["roster_path"], show_progress=False)
+    # A05 corrects its balance error and sends the file again, under a new name
+    inbox2 = c["tmp"] / "inbox2"
+    inbox2.mkdir()
+    sub = simulate(spec2021, c["subs"]["A01"], year=YEAR, agency_name="测试市戊局", agency_code="A05", seed="x",
+                   factor=1)
+    (inbox2 / "戊局-修改后.xlsx").write_bytes(
+        build_workbook(spec2021, year=YEAR, agency_name="测试市戊局", agency_code="A05", data=sub))
+    res = collect(inbox2, db=c["db"], year=YEAR, show_progress=False)
+    assert res.imported == 1
+    with Store.open(c["db"]) as s:
+        hist = s.history("A05")
+        assert [r.status for r in hist] == ["invalid", "accepted"]
+        assert len({r.sha256 for r in hist}) == 2
+        cur = {r.agency_code: r for r in s.current(YEAR)}
+        assert cur["A05"].id == hist[-1].id
+        assert build_overview(s, YEAR).counts()["ok"] == 5
+    # the CLI lists both versions, the current one starred
+    out = run_cli("history", "--db", str(c["db"]), "--agency", "A05")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("★") == 1 and "有错误" in out.stdout and "通过" in out.stdout
+
+
+def test_broken_file_is_reported_and_the_others_imported(tmp_path, spec2021, seed_submission):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "a.xlsx").write_bytes(build_workbook(spec2021, year=YEAR, agency_name="甲", agency_code="1",
+                                                  data=seed_submission))
+    (inbox / "b.xlsx").write_text("代码,名称\n1,2\n", encoding="utf-8")  # a CSV renamed to .xlsx
+    (inbox / "c.xlsx").write_bytes(b"")
+    (inbox / "d.xlsx").write_bytes(b"PK\x03\x04garbage" * 10)
+    res = collect(inbox, db=tmp_path / "c.sqlite", year=YEAR, show_progress=False)
+    assert res.files_seen == 4 and res.imported == 4
+    assert res.by_status["unreadable"] == 3
+    with Store.open(tmp_path / "c.sqlite") as s:
+        ov = build_overview(s, YEAR)
+        assert [r.state for r in ov.rows] == ["ok"]
+        assert {r.file_name for r in ov.rejected} == {"b.xlsx", "c.xlsx", "d.xlsx"}
+        assert all(r.reason for r in ov.rejected)
+
+
+def test_rejections_and_readmission(tmp_path, spec2021, seed_submission):
+    roster_path = tmp_path / "r.csv"
+    roster_path.write_text("代码,名称\nK1,甲局\n", encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "other-year.xlsx").write_bytes(
+        build_workbook(spec2021, year=2022, agency_name="甲局", agency_code="K1", data=seed_submission))
+    (inbox / "stranger.xlsx").write_bytes(
+        build_workbook(spec2021, year=YEAR, agency_name="外单位", agency_code="Z9", data=seed_submission))
+    db = tmp_path / "c.sqlite"
+    res = collect(inbox, db=db, year=YEAR, roster_path=roster_path, show_progress=False)
+    assert res.by_status["rejected"] == 2
+    with Store.open(db) as s:
+        ov = build_overview(s, YEAR)
+        assert [(r.code, r.state) for r in ov.rows] == [("K1", "missing")]
+        assert "2022年度" in ov.rows[0].note  # the agency's wrong-year file is mentioned
+        reasons = {r.file_name: r.reason for r in ov.rejected}
+        assert "2022年度" in reasons["other-year.xlsx"] and "不在" in reasons["stranger.xlsx"]
+    # the roster gains the stranger: its file is admitted without re-sending
+    roster_path.write_text("代码,名称\nK1,甲局\nZ9,外单位\n", encoding="utf-8")
+    res = collect(inbox, db=db, year=YEAR, roster_path=roster_path, show_progress=False)
+    assert res.readmitted == 1 and res.imported == 0
+    with Store.open(db) as s:
+        assert {r.code: r.state for r in build_overview(s, YEAR).rows}["Z9"] == "ok"
+
+
+def test_interrupted_run_leaves_a_consistent_store_and_resumes(cycle, monkeypatch):
+    c = cycle
+    real = collect_mod.process_file
+    calls = {"n": 0}
+
+    def failing(task):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the batch
+        return real(task)
+
+    monkeypatch.setattr(collect_mod, "process_file", failing)
+    with pytest.raises(KeyboardInterrupt):
+        collect(c["inbox"], db=c["db"], year=YEAR, roster_path=c["roster_path"], show_progress=False, jobs=1)
+    with Store.open(c["db"]) as s:
+        assert s.integrity_ok()
+        kept = len(list(s.all_records(YEAR)))
+    assert kept == 3  # what was done before the interruption is kept
+    monkeypatch.setattr(collect_mod, "process_file", real)
+    res = collect(c["inbox"], db=c["db"], year=YEAR, show_progress=False)
+    assert res.already == 3 and res.imported == 4
+    with Store.open(c["db"]) as s:
+        assert len(list(s.all_records(YEAR))) == 7
+
+
+def test_process_pool_gives_the_same_result(cycle, monkeypatch):
+    c = cycle
+    monkeypatch.setattr(collect_mod, "MIN_FILES_FOR_POOL", 2)
+    res = collect(c["inbox"], db=c["db"], year=YEAR, roster_path=c["roster_path"], show_progress=False, jobs=2)
+    assert res.imported == 7
+    with Store.open(c["db"]) as s:
+        assert build_overview(s, YEAR).counts() == {"ok": 4, "warning": 0, "invalid": 2, "unreadable": 1,
+                                                    "missing": 0}
+
+
+def run_cli(*args, cwd=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "xlsxgen.cli", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=300)
+
+
+def test_two_collect_runs_at_once(cycle):
+    c = cycle
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cmd = [sys.executable, "-m", "xlsxgen.cli", "collect", str(c["inbox"]), "--db", str(c["db"]), "--year",
+           str(YEAR), "--roster", str(c["roster_path"]), "--quiet", "--jobs", "1"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+             for _ in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        assert "Traceback" not in err
+    with Store.open(c["db"]) as s:
+        assert s.integrity_ok()
+        records = list(s.all_records(YEAR))
+        assert len(records) == 7 and len({r.sha256 for r in records}) == 7
+
+
+def test_status_and_cli_errors(cycle):
+    c = cycle
+    r = run_cli("collect", str(c["inbox"]), "--db", str(c["db"]), "--year", str(YEAR), "--roster",
+                str(c["roster_path"]), "--out-dir", str(c["tmp"] / "out"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "有错误" in r.stdout and "测试市戊局" in r.stdout and "反馈单" in r.stdout
+    s = run_cli("status", "--db", str(c["db"]), "--year", str(YEAR))
+    assert s.returncode == 0
+    assert "已提交且通过 4" in s.stdout and "无法读取 1" in s.stdout
+    bad = [
+        ("collect", str(c["tmp"] / "nope"), "--db", str(c["db"]), "--year", str(YEAR)),
+        ("collect", str(c["inbox"]), "--db", str(c["tmp"] / "no" / "dir" / "c.sqlite"), "--year", str(YEAR)),
+        ("collect", str(c["inbox"]), "--db", str(c["db"]), "--year", "1999"),
+        ("status", "--db", str(c["tmp"] / "missing.sqlite"), "--year", str(YEAR)),
+        ("history", "--db", str(c["inbox"]), "--agency", "A01"),
+    ]
+    for args in bad:
+        r = run_cli(*args)
+        assert r.returncode != 0, args
+        assert "Traceback" not in r.stderr and r.stderr.startswith("错误："), (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_cross_year(tmp_path, spec2021, seed_submission):
+    """Year 2 is generated from the store (carried_over ← carried_forward) and collected with cross-year rules."""
+    from xlsxgen.demo import repair
+    from xlsxgen.roster import prefill_pairs
+    from xlsxgen.rules import compile_spec, recompute_totals
+
+    cross_ids = {ru.id for ru in compile_spec(spec2021).rules if ru.cross_year}
+
+    roster_path = tmp_path / "r.csv"
+    roster_path.write_text("代码,名称\nB1,乙一局\nB2,乙二局\n", encoding="utf-8")
+    roster = read_roster(roster_path)
+    db = tmp_path / "c.sqlite"
+    inbox = tmp_path / "y1"
+    inbox.mkdir()
+    y1 = {}
+    for a in roster:
+        y1[a.code] = simulate(spec2021, seed_submission, year=YEAR, agency_name=a.name, agency_code=a.code,
+                              seed=a.code, factor=0.5)
+        (inbox / f"{a.code}.xlsx").write_bytes(build_workbook(spec2021, year=YEAR, agency_name=a.name,
+                                                              agency_code=a.code, data=y1[a.code]))
+    collect(inbox, db=db, year=YEAR, roster_path=roster_path, show_progress=False)
+
+    dist = distribute(spec2021, YEAR + 1, roster, tmp_path / "dist2", db=db, show_progress=False)
+    assert dist.prefilled == 2
+    import importer
+
+    pairs = prefill_pairs(spec2021)
+    for a, name, _ in dist.files:
+        got = importer.read_workbook((tmp_path / "dist2" / name).read_bytes(), name=name)
+        assert got.status != "unreadable", got.reason
+        for this, prev in pairs:
+            prev_vals = recompute_totals(spec2021, dict(y1[a.code].values))
+            assert got.submission.values.get(this, 0) == prev_vals[prev]
+
+    # year 2: B1 keeps the carried-over figures, B2 changes one: the cross-year rule catches it
+    inbox2 = tmp_path / "y2"
+    inbox2.mkdir()
+    for a in roster:
+        sub = simulate(spec2021, seed_submission, year=YEAR + 1, agency_name=a.name, agency_code=a.code,
+                       seed=a.code + "y2", factor=0.5)
+        prev_vals = recompute_totals(spec2021, dict(y1[a.code].values))
+        for this, prev in pairs:
+            sub.values[this] = prev_vals[prev]
+        assert repair(spec2021, sub.values, frozen={this for this, _ in pairs})  # rebalance around them
+        if a.code == "B2":
+            this = pairs[0][0]
+            sub.values[this] = sub.values[this] + 3
+        (inbox2 / f"{a.code}.xlsx").write_bytes(build_workbook(spec2021, year=YEAR + 1, agency_name=a.name,
+                                                               agency_code=a.code, data=sub))
+    collect(inbox2, db=db, year=YEAR + 1, show_progress=False)
+    with Store.open(db) as s:
+        cur = {r.agency_code: r for r in s.current(YEAR + 1)}
+        assert cur["B2"].status == "invalid"
+        assert any(f["rule"] in cross_ids and f["severity"] == "error" for f in cur["B2"].findings)
+        assert not any(f["rule"] in cross_ids and f["severity"] == "error" for f in cur["B1"].findings)
+        assert cur["B1"].usable

@@ -1,0 +1,68 @@
+"""``xlsxgen history``: every submission of one agency, oldest first."""
+
+from __future__ import annotations
+
+import click
+
+from xlsxgen.commands._common import friendly_errors
+
+_WORDS = {"accepted": "通过", "warning": "仅有警告", "invalid": "有错误", "unreadable": "无法读取", "rejected": "拒收"}
+
+
+@click.command(name="history")
+@click.option("--db", required=True, help="收集库文件。")
+@click.option("--agency", required=True, help="单位代码（也可以是单位全称）。")
+@click.option("--year", type=int, default=None, help="只看某一年度。")
+@click.option("--findings", "show_findings", is_flag=True, help="同时列出每次报送的问题。")
+@friendly_errors
+def command(db, agency, year, show_findings):
+    """列出某单位的全部报送记录（每个收到的文件一行，当前有效的标 ★）。
+
+    \b
+    示例：
+      xlsxgen history --db 收集库.sqlite --agency 130500-001
+    """
+    from xlsxgen.collect import format_table
+    from xlsxgen.store import Store
+
+    with Store.open(db, create=False) as store:
+        code = agency.strip()
+        records = store.history(code, year)
+        if not records:
+            hits = store.conn.execute(
+                "SELECT DISTINCT agency_code FROM submissions WHERE agency_name = ? AND agency_code IS NOT NULL "
+                "UNION SELECT DISTINCT code FROM agencies WHERE name = ?", (code, code)).fetchall()
+            if len(hits) == 1:
+                code = hits[0][0]
+                records = store.history(code, year)
+        if not records:
+            click.echo(f"收集库中没有单位 {agency} 的报送记录" + (f"（{year}年度）" if year else ""))
+            return
+        current_ids = set()
+        for y in sorted({r.year for r in records}):
+            current_ids |= {r.id for r in store.current(y) if r.agency_code == code}
+        name = next((r.agency_name for r in reversed(records) if r.agency_name), "")
+        click.echo(f"{name}（{code}）共 {len(records)} 次报送：")
+        rows = []
+        for r in records:
+            result = _WORDS.get(r.status, r.status)
+            if r.errors or r.warnings:
+                result += f"（错误{r.errors}，警告{r.warnings}）"
+            rows.append(("★" if r.id in current_ids else "", r.id, r.year, r.received_at[:19].replace("T", " "),
+                         r.file_name, result, r.sha256[:12], r.reason or ""))
+        click.echo(format_table(("当前", "编号", "年度", "收到时间", "文件", "结果", "指纹", "原因"), rows,
+                                max_widths=[4, 6, 4, 19, 40, 24, 12, 50],
+                                align=["<", ">", "<", "<", "<", "<", "<", "<"]))
+        if show_findings:
+            for r in records:
+                fs = r.findings
+                if not fs:
+                    continue
+                click.echo(f"\n编号 {r.id}（{r.file_name}）的问题：")
+                for f in fs:
+                    where = "!".join(x for x in (f.get("sheet"), f.get("cell")) if x)
+                    click.echo(f"  [{_sev(f.get('severity'))}] {where}　{f.get('message', '')}")
+
+
+def _sev(s):
+    return {"error": "错误", "warning": "警告"}.get(s, s or "")

@@ -1,0 +1,46 @@
+"""``xlsxgen status``: the overview of a year again, from the store, without importing."""
+
+from __future__ import annotations
+
+import click
+
+from xlsxgen.commands._common import friendly_errors
+
+
+@click.command(name="status")
+@click.option("--db", required=True, help="收集库文件。")
+@click.option("--year", type=int, required=True, help="报告年度。")
+@click.option("--roster", "roster_path", default=None,
+              help="单位名单 CSV；不给时使用收集库中该年度的名单。")
+@click.option("--all", "show_all", is_flag=True, help="列出全部单位（默认单位较多时只列出有问题的）。")
+@click.option("--out-dir", default=None,
+              help="同时重新生成报送情况表、反馈单、汇总表和草稿到此文件夹。")
+@click.option("--name", "sum_name", default="", help="汇总单位名称（与 --out-dir 一起使用）。")
+@friendly_errors
+def command(db, year, roster_path, show_all, out_dir, sum_name):
+    """查看收集库中各单位的报送情况（不重新导入文件）。
+
+    \b
+    示例：
+      xlsxgen status --db 收集库.sqlite --year 2024
+    """
+    from xlsxgen.collect import build_overview, overview_text, write_outputs
+    from xlsxgen.commands.collect import outputs_text
+    from xlsxgen.formats import resolve_format
+    from xlsxgen.roster import read_roster
+    from xlsxgen.store import Store
+
+    roster = read_roster(roster_path) if roster_path else None
+    with Store.open(db, create=False) as store:
+        overview = build_overview(store, year, roster)
+        if not overview.rows and not overview.rejected:
+            years = store.years()
+            hint = f"（收集库中有：{'、'.join(map(str, years))}年度）" if years else "（收集库是空的）"
+            click.echo(f"收集库中没有 {year} 年度的名单或报送记录{hint}")
+            return
+        click.echo(overview_text(overview, show_all=show_all))
+        if out_dir:
+            spec = resolve_format(None, year)
+            outs = write_outputs(store, overview, spec=spec, out_dir=out_dir, sum_name=sum_name)
+            click.echo("")
+            click.echo(outputs_text(outs))

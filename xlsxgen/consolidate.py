@@ -1,0 +1,336 @@
+"""Consolidation: the sum over the accepted submissions, and the workbooks that show it.
+
+* :func:`sum_submissions` adds every figure input (and numeric narrative
+  input) of the accepted submissions; totals are recomputed from the summed
+  inputs, so the sum satisfies the same totals as each submission.
+* :func:`write_consolidated_workbook` streams one row per agency with every
+  figure of the format (header: table / row / column labels from the spec)
+  and a sum row; it is written in xlsxwriter's constant-memory mode, so 10,000
+  agencies need no more memory than ten.
+* The sum in the official layout is the format's own workbook, generated with
+  the summed data (:func:`xlsxgen.generate.build_workbook`): it can be checked,
+  rendered and even sent on to the next level as a submission.
+* :func:`build_overview_workbook` is the status overview as .xlsx.
+
+Everything is generic over the spec.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from xlsxwriter.workbook import Workbook
+
+from xlsxgen import expr
+from xlsxgen.data import Submission, number
+from xlsxgen.rules import recompute_totals
+
+FONT = "宋体"
+FIXED_COLUMNS = ("序号", "单位代码", "单位名称", "状态", "计入合计")
+
+
+def figure_columns(spec) -> list[tuple]:
+    """Every figure of the format in reading order: (kind, key, table heading, row label, column label).
+
+    kind is "input", "total" or "field" (a numeric narrative input).
+    """
+    cols = []
+    for t in spec.tables:
+        for rk, ck in t.cells:
+            kind = "total" if t.kinds[(rk, ck)] == "total" else "input"
+            cols.append((kind, (t.key, rk, ck), t.heading, t.row(rk).label, t.column(ck).label))
+    for f in spec.narrative_fields:
+        if f.kind in ("count", "amount"):
+            cols.append(("field", ("narrative", f.key), spec.narrative_title, f.label, ""))
+    return cols
+
+
+def _round(v):
+    return number(round(float(v), expr.PRECISION))
+
+
+class Summer:
+    """Adds submissions one at a time (constant memory)."""
+
+    def __init__(self, spec, year: int, agency_name: str = "", agency_code: str = ""):
+        self.spec = spec
+        self.inputs = [c[1] for c in figure_columns(spec) if c[0] == "input"]
+        self.fields = [c[1][1] for c in figure_columns(spec) if c[0] == "field"]
+        self.values = dict.fromkeys(self.inputs, 0)
+        self.narrative = dict.fromkeys(self.fields, 0)
+        self.count = 0
+        self.codes: list[str] = []
+        self.year = year
+        self.agency_name = agency_name
+        self.agency_code = agency_code
+
+    def add(self, sub: Submission) -> None:
+        for k in self.inputs:
+            v = sub.values.get(k)
+            if isinstance(v, (int, float)):
+                self.values[k] += v
+        for k in self.fields:
+            v = sub.narrative.get(k)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                self.narrative[k] += v
+        self.count += 1
+        self.codes.append(sub.agency_code)
+
+    def add_doc(self, doc: dict) -> None:
+        """Add a canonical JSON object (as stored) without building a Submission."""
+        tables = doc.get("tables") or {}
+        narrative = doc.get("narrative") or {}
+        for k in self.inputs:
+            v = ((tables.get(k[0]) or {}).get(k[1]) or {}).get(k[2])
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                self.values[k] += v
+        for k in self.fields:
+            v = narrative.get(k)
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                self.narrative[k] += v
+        self.count += 1
+        self.codes.append((doc.get("agency") or {}).get("code", ""))
+
+    def result(self) -> Submission:
+        values = {k: _round(v) for k, v in self.values.items()}
+        recompute_totals(self.spec, values)
+        values = {k: _round(v) for k, v in values.items()}
+        narrative = {k: _round(v) for k, v in self.narrative.items()}
+        return Submission(self.spec.id, year=self.year, agency_name=self.agency_name, agency_code=self.agency_code,
+                          values=values, narrative=narrative, contact={})
+
+
+def sum_submissions(spec, subs, *, year: int, agency_name: str = "", agency_code: str = "") -> Submission:
+    s = Summer(spec, year, agency_name, agency_code)
+    for sub in subs:
+        s.add(sub)
+    return s.result()
+
+
+def sum_store(spec, store, year: int, *, agency_name: str = "", agency_code: str = ""):
+    """The sum over the current accepted submissions of ``year`` in ``store`` (None if there are none)."""
+    s = Summer(spec, year, agency_name, agency_code)
+    for rec in store.current(year, with_data=True):
+        if rec.usable and rec.data_json:
+            doc = json.loads(rec.data_json)
+            if doc.get("format") == spec.id:
+                s.add_doc(doc)
+    return (s.result(), s.count) if s.count else (None, 0)
+
+
+# ---------------------------------------------------------------------------- consolidated workbook
+
+
+def write_consolidated_workbook(path, *, spec, year: int, records, state_label, sum_name: str) -> tuple[Submission, int]:
+    """Write the per-agency workbook to ``path`` (atomically); return (sum, number summed).
+
+    ``records`` yields store Records (with data) in display order; ``state_label``
+    maps a record to its Chinese status. Accepted ones (no errors) are summed.
+    """
+    path = Path(path)
+    cols = figure_columns(spec)
+    summer = Summer(spec, year, sum_name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        wb = Workbook(tmp, {"constant_memory": True, "tmpdir": str(path.parent), "strings_to_numbers": False,
+                            "strings_to_formulas": False, "strings_to_urls": False})
+        wb.set_properties({"title": f"{year}年度各单位数据汇总表", "author": "xlsxgen"})
+        base = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "border": 1}
+        f_head = wb.add_format(dict(base, bold=True, bg_color="#D9E1F2", align="center", text_wrap=True))
+        f_group = wb.add_format(dict(base, bold=True, bg_color="#B4C6E7", align="left"))
+        f_head_total = wb.add_format(dict(base, bold=True, bg_color="#D0CECE", align="center", text_wrap=True))
+        f_text = wb.add_format(dict(base, align="left"))
+        f_center = wb.add_format(dict(base, align="center"))
+        f_num = wb.add_format(dict(base, align="right", num_format="General"))
+        f_num_total = wb.add_format(dict(base, align="right", num_format="General", bg_color="#EDEDED"))
+        f_excluded = wb.add_format(dict(base, align="left", font_color="#9C0006"))
+        f_excluded_c = wb.add_format(dict(base, align="center", font_color="#9C0006"))
+        f_sum_label = wb.add_format(dict(base, bold=True, bg_color="#FFF2CC", align="left"))
+        f_sum = wb.add_format(dict(base, bold=True, bg_color="#FFF2CC", align="right", num_format="General"))
+        f_title = wb.add_format({"font_name": "黑体", "font_size": 14, "bold": False, "valign": "vcenter"})
+        f_note = wb.add_format({"font_name": FONT, "font_size": 10, "font_color": "#404040"})
+
+        ws = wb.add_worksheet("各单位数据")
+        nfix = len(FIXED_COLUMNS)
+        for i, w in enumerate((6, 14, 30, 12, 8)):
+            ws.set_column(i, i, w)
+        ws.set_column(nfix, nfix + len(cols) - 1, 11)
+        ws.set_row(0, 24)
+        ws.write_string(0, 0, f"{year}年度各单位报送数据（每行一个单位；最后一行为全部通过单位的合计）", f_title)
+        # header rows 1..3: table heading / row label / column label
+        ws.set_row(2, 60)
+        ws.set_row(3, 30)
+        c = nfix
+        groups: list[tuple[int, int, str]] = []
+        for i, col in enumerate(cols):
+            if groups and groups[-1][2] == col[2]:
+                groups[-1] = (groups[-1][0], nfix + i, col[2])
+            else:
+                groups.append((nfix + i, nfix + i, col[2]))
+        for c0, c1, text in groups:
+            if c1 > c0:
+                ws.merge_range(1, c0, 1, c1, text, f_group)
+            else:
+                ws.write_string(1, c0, text, f_group)
+        for c, col in enumerate(cols, nfix):
+            ws.write_string(2, c, col[3], f_head_total if col[0] == "total" else f_head)
+        for i, h in enumerate(FIXED_COLUMNS):
+            ws.write_string(3, i, h, f_head)
+        for c, col in enumerate(cols, nfix):
+            ws.write_string(3, c, col[4] or "—", f_head_total if col[0] == "total" else f_head)
+        ws.freeze_panes(4, 3)
+        r = 4
+        n = 0
+        for rec in records:
+            if not rec.data_json:
+                continue
+            doc = json.loads(rec.data_json)
+            if doc.get("format") != spec.id:
+                continue
+            tables = doc.get("tables") or {}
+            narrative = doc.get("narrative") or {}
+            counted = rec.usable
+            if counted:
+                summer.add_doc(doc)
+            n += 1
+            ws.write_number(r, 0, n, f_center)
+            ws.write_string(r, 1, rec.agency_code or "", f_text)
+            ws.write_string(r, 2, rec.agency_name or (doc.get("agency") or {}).get("name", ""), f_text)
+            ws.write_string(r, 3, state_label(rec), f_text if counted else f_excluded)
+            ws.write_string(r, 4, "是" if counted else "否", f_center if counted else f_excluded_c)
+            for c, col in enumerate(cols, nfix):
+                k = col[1]
+                v = narrative.get(k[1]) if col[0] == "field" else ((tables.get(k[0]) or {}).get(k[1]) or {}).get(k[2])
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    ws.write_number(r, c, v, f_num_total if col[0] == "total" else f_num)
+                else:
+                    ws.write_blank(r, c, None, f_num)
+            r += 1
+        total = summer.result()
+        ws.write_string(r, 0, "", f_sum_label)
+        ws.write_string(r, 1, "", f_sum_label)
+        ws.write_string(r, 2, f"合计（{summer.count} 个单位）", f_sum_label)
+        ws.write_string(r, 3, "", f_sum_label)
+        ws.write_string(r, 4, "", f_sum_label)
+        for c, col in enumerate(cols, nfix):
+            v = total.values.get(col[1], 0) if col[0] != "field" else total.narrative.get(col[1][1], 0)
+            ws.write_number(r, c, v, f_sum)
+        r += 2
+        ws.write_string(r, 0, "说明：只有“已提交且通过”和“仅有警告”的单位计入合计；“有错误”的单位列出供核对，不计入合计。"
+                        "灰底列为合计列（由各单位数据重新计算）。", f_note)
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.repeat_rows(1, 3)
+        ws.repeat_columns(0, 2)
+        wb.close()
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return total, summer.count
+
+
+# ---------------------------------------------------------------------------- overview workbook
+
+
+def build_overview_workbook(overview, *, title: str) -> bytes:
+    """The status overview (one row per agency, and the files not accepted) as .xlsx bytes."""
+    import io
+
+    from xlsxgen.collect import STATE_LABELS
+
+    out = io.BytesIO()
+    wb = Workbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
+                        "strings_to_urls": False})
+    wb.set_properties({"title": title, "author": "xlsxgen"})
+    base = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "border": 1, "text_wrap": True}
+    f_title = wb.add_format({"font_name": "黑体", "font_size": 16, "align": "center", "valign": "vcenter"})
+    f_sub = wb.add_format({"font_name": FONT, "font_size": 10, "align": "left", "valign": "vcenter",
+                           "font_color": "#404040"})
+    f_head = wb.add_format(dict(base, bold=True, bg_color="#D9E1F2", align="center"))
+    f_text = wb.add_format(dict(base, align="left"))
+    f_center = wb.add_format(dict(base, align="center"))
+    state_fmt = {
+        "ok": wb.add_format(dict(base, align="center", font_color="#375623", bg_color="#E2EFDA")),
+        "warning": wb.add_format(dict(base, align="center", font_color="#7F6000", bg_color="#FFEB9C")),
+        "invalid": wb.add_format(dict(base, align="center", font_color="#9C0006", bg_color="#FFC7CE", bold=True)),
+        "unreadable": wb.add_format(dict(base, align="center", font_color="#9C0006", bg_color="#FFC7CE", bold=True)),
+        "missing": wb.add_format(dict(base, align="center", font_color="#595959", bg_color="#EDEDED", bold=True)),
+    }
+
+    ws = wb.add_worksheet("报送情况")
+    heads = ("序号", "单位代码", "单位名称", "上级", "状态", "错误", "警告", "报送次数", "当前文件", "收到时间", "备注")
+    widths = (6, 13, 28, 10, 13, 6, 6, 8, 44, 17, 44)
+    last = len(heads) - 1
+    for i, w in enumerate(widths):
+        ws.set_column(i, i, w)
+    ws.set_row(0, 30)
+    ws.merge_range(0, 0, 0, last, title, f_title)
+    counts = overview.counts()
+    summary = "　".join(f"{STATE_LABELS[k]} {v}" for k, v in counts.items())
+    ws.merge_range(1, 0, 1, last, f"共 {len(overview.rows)} 个单位：{summary}", f_sub)
+    for c, h in enumerate(heads):
+        ws.write_string(3, c, h, f_head)
+    r = 4
+    for row in overview.rows:
+        ws.write_number(r, 0, row.position, f_center)
+        ws.write_string(r, 1, row.code, f_text)
+        ws.write_string(r, 2, row.name, f_text)
+        ws.write_string(r, 3, row.parent, f_text)
+        ws.write_string(r, 4, row.label, state_fmt[row.state])
+        ws.write_number(r, 5, row.errors, f_center)
+        ws.write_number(r, 6, row.warnings, f_center)
+        ws.write_number(r, 7, row.versions, f_center)
+        ws.write_string(r, 8, row.file_name, f_text)
+        ws.write_string(r, 9, (row.received_at or "")[:16].replace("T", " "), f_center)
+        ws.write_string(r, 10, row.note, f_text)
+        _fit_row(ws, r, [(row.name, widths[2]), (row.file_name, widths[8]), (row.note, widths[10])])
+        r += 1
+    ws.autofilter(3, 0, max(r - 1, 3), last)
+    ws.freeze_panes(4, 3)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(3, 3)
+
+    ws2 = wb.add_worksheet("未接收的文件")
+    heads2 = ("序号", "文件", "收到时间", "识别出的单位", "状态", "原因")
+    for i, w in enumerate((6, 40, 17, 28, 10, 60)):
+        ws2.set_column(i, i, w)
+    ws2.merge_range(0, 0, 0, 5, "未能计入任何单位的文件（无法读取且无法识别单位、年度不符、单位不在名单中等）", f_sub)
+    for c, h in enumerate(heads2):
+        ws2.write_string(2, c, h, f_head)
+    r = 3
+    for i, rec in enumerate(overview.rejected, 1):
+        ws2.write_number(r, 0, i, f_center)
+        ws2.write_string(r, 1, rec.path or rec.file_name, f_text)
+        ws2.write_string(r, 2, (rec.received_at or "")[:16].replace("T", " "), f_center)
+        ws2.write_string(r, 3, " ".join(x for x in (rec.agency_code, rec.agency_name) if x) or "—", f_text)
+        ws2.write_string(r, 4, "无法读取" if rec.status == "unreadable" else "拒收", f_center)
+        ws2.write_string(r, 5, rec.reason or "", f_text)
+        _fit_row(ws2, r, [(rec.path or rec.file_name, 40), (rec.reason or "", 60)])
+        r += 1
+    if r == 3:
+        ws2.merge_range(3, 0, 3, 5, "（无）", f_center)
+    ws2.set_landscape()
+    ws2.set_paper(9)
+    ws2.fit_to_pages(1, 0)
+    ws.activate()
+    wb.close()
+    return out.getvalue()
+
+
+def _fit_row(ws, r: int, cells) -> None:
+    """Give row ``r`` the height its wrapped texts need (LibreOffice and WPS do not auto-fit on open)."""
+    from xlsxgen.generate import text_width
+
+    lines = max(max(1, -(-int(text_width(t) + 1) // max(int(w - 1), 1))) for t, w in cells)
+    if lines > 1:
+        ws.set_row(r, 14 * lines + 3)

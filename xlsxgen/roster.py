@@ -1,0 +1,406 @@
+"""The roster: which agencies report to the coordinating office.
+
+A roster is a CSV file as a clerk saves it from Excel or WPS: UTF-8 (with or
+without BOM), GBK/GB18030 (Excel's "CSV" on a Chinese Windows) or UTF-16
+("Unicode text", tab-separated). Columns are recognised by header, in Chinese
+or English; at least a code and a name are needed::
+
+    代码,名称,上级,类型
+    130500-001,邢台市人民政府办公室,,市政府办公室
+
+Every problem is reported with its row number (the row as Excel shows it,
+header = row 1) before anything is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlsxgen.errors import XlsxgenError
+
+# header -> field; compared after stripping spaces and lower-casing
+HEADER_ALIASES = {
+    "code": ("代码", "单位代码", "机构代码", "编码", "单位编码", "编号", "code", "agency_code"),
+    "name": ("名称", "单位名称", "单位", "机构名称", "name", "agency_name", "agency"),
+    "parent": ("上级", "上级单位", "上级代码", "上级单位代码", "parent", "parent_code"),
+    "kind": ("类型", "单位类型", "机构类型", "type", "kind", "category"),
+}
+FIELD_LABELS = {"code": "代码", "name": "名称", "parent": "上级", "kind": "类型"}
+MAX_PROBLEMS_SHOWN = 8
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+class RosterError(XlsxgenError):
+    """The roster file cannot be used; the message names the file and the rows."""
+
+
+@dataclass(frozen=True)
+class Agency:
+    code: str
+    name: str
+    parent: str = ""
+    kind: str = ""
+    line: int = 0  # row number in the file (header = 1)
+
+
+@dataclass
+class Roster:
+    agencies: list[Agency]
+    source: str = ""
+    encoding: str = ""
+    by_code: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        self.by_code = {a.code: a for a in self.agencies}
+
+    def __len__(self):
+        return len(self.agencies)
+
+    def __iter__(self):
+        return iter(self.agencies)
+
+    def get(self, code: str) -> Agency | None:
+        return self.by_code.get(code)
+
+    def match_name(self, name: str) -> Agency | None:
+        """The agency whose name is exactly ``name`` (spaces ignored), if exactly one."""
+        key = _norm(name)
+        hits = [a for a in self.agencies if _norm(a.name) == key]
+        return hits[0] if len(hits) == 1 else None
+
+    def match_file_name(self, file_name: str) -> Agency | None:
+        """Guess the agency of a file from its name (for files that cannot be read).
+
+        A name such as ``2024-001-某某局.xlsx`` (as ``generate`` names them), or
+        any name containing exactly one roster agency's full name or code.
+        """
+        stem = _norm(Path(file_name).stem)
+        named = [a for a in self.agencies if _norm(a.name) and _norm(a.name) in stem]
+        if named:
+            longest = max(len(_norm(a.name)) for a in named)
+            named = [a for a in named if len(_norm(a.name)) == longest]
+            if len(named) == 1:
+                return named[0]
+        parts = set(re.split(r"[-_\s.，,（）()]+", stem))
+        coded = [a for a in self.agencies if a.code in parts]
+        if len(coded) == 1:
+            return coded[0]
+        return None
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", "", s or "")
+
+
+def _decode(raw: bytes, path: str) -> tuple[str, str]:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return raw.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("gb18030"), "GB18030"
+    except UnicodeDecodeError as e:
+        raise RosterError(
+            f"名单 {path} 的编码无法识别（既不是 UTF-8，也不是 GBK/GB18030，第 {e.start} 个字节处出错）；"
+            f"请在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”后重试"
+        ) from None
+
+
+def _delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", "\t", ";", "，")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _header_field(text: str) -> str | None:
+    t = _norm(text).lower().lstrip("\ufeff")
+    for fld, aliases in HEADER_ALIASES.items():
+        if t in (a.lower() for a in aliases):
+            return fld
+    return None
+
+
+def parse_roster(raw: bytes, source: str = "名单") -> Roster:
+    """Parse roster bytes; raise :class:`RosterError` naming every problem (up to a few)."""
+    if not raw.strip():
+        raise RosterError(f"名单 {source} 是空文件")
+    if raw[:4] == b"PK\x03\x04" or raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise RosterError(f"名单 {source} 是 Excel 工作簿，不是 CSV；请在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”")
+    text, encoding = _decode(raw, source)
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines()
+    first = next((ln for ln in lines if ln.strip()), "")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first)))
+    # the header: the first non-empty row
+    header_idx = next((i for i, r in enumerate(rows) if any(c.strip() for c in r)), None)
+    if header_idx is None:
+        raise RosterError(f"名单 {source} 没有内容")
+    header = rows[header_idx]
+    columns: dict[str, int] = {}
+    for ci, h in enumerate(header):
+        fld = _header_field(h)
+        if fld is None:
+            continue
+        if fld in columns:
+            raise RosterError(
+                f"名单 {source} 第{header_idx + 1}行（表头）有两列都表示“{FIELD_LABELS[fld]}”："
+                f"“{header[columns[fld]].strip()}”和“{h.strip()}”，请删去其中一列"
+            )
+        columns[fld] = ci
+    missing = [f for f in ("code", "name") if f not in columns]
+    if missing:
+        want = "；".join(f"“{FIELD_LABELS[f]}”列（可写作 {'、'.join(HEADER_ALIASES[f][:3])}）" for f in missing)
+        seen = "、".join(h.strip() for h in header if h.strip()) or "（空）"
+        hint = "；文件内容疑似乱码，请确认编码" if encoding == "GB18030" and "�" in text else ""
+        raise RosterError(f"名单 {source} 缺少{want}；第{header_idx + 1}行（表头）实际为：{seen}{hint}")
+
+    problems: list[str] = []
+    agencies: list[Agency] = []
+    first_line_of: dict[str, int] = {}
+    for i in range(header_idx + 1, len(rows)):
+        r = rows[i]
+        line = i + 1
+        if not any(c.strip() for c in r):
+            continue
+
+        def cell(fld, r=r):
+            ci = columns.get(fld)
+            return r[ci].strip() if ci is not None and ci < len(r) else ""
+
+        code, name = cell("code"), cell("name")
+        if not code:
+            problems.append(f"第{line}行代码为空" + (f"（{name}）" if name else ""))
+            continue
+        if not name:
+            problems.append(f"第{line}行（代码 {code}）名称为空")
+            continue
+        if code in first_line_of:
+            problems.append(f"第{line}行代码“{code}”与第{first_line_of[code]}行重复")
+            continue
+        first_line_of[code] = line
+        agencies.append(Agency(code=code, name=name, parent=cell("parent"), kind=cell("kind"), line=line))
+    if problems:
+        shown = "；".join(problems[:MAX_PROBLEMS_SHOWN])
+        more = f"；另有 {len(problems) - MAX_PROBLEMS_SHOWN} 处" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        raise RosterError(f"名单 {source} 有 {len(problems)} 处问题：{shown}{more}。请修改后重试，未生成任何文件")
+    if not agencies:
+        raise RosterError(f"名单 {source} 只有表头，没有任何单位")
+    return Roster(agencies, source=source, encoding=encoding)
+
+
+def read_roster(path) -> Roster:
+    """Read and check the roster at ``path``."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise RosterError(f"找不到名单文件 {p}") from None
+    except IsADirectoryError:
+        raise RosterError(f"{p} 是文件夹，不是名单文件（应为 .csv 文件）") from None
+    except OSError as e:
+        raise RosterError(f"无法读取名单 {p}：{e.strerror or e}") from None
+    return parse_roster(raw, str(p))
+
+
+def safe_file_part(text: str, limit: int = 60) -> str:
+    """``text`` made safe as part of a file name on Windows and Linux."""
+    s = _UNSAFE.sub("_", text).strip().strip(".")
+    return s[:limit] or "_"
+
+
+def workbook_file_name(year: int, agency: Agency) -> str:
+    """The file name of an agency's workbook, recognisable by a person: ``2024-001-某某局.xlsx``."""
+    return f"{year}-{safe_file_part(agency.code, 30)}-{safe_file_part(agency.name)}.xlsx"
+
+
+# ---------------------------------------------------------------------------- distribution
+
+
+def prefill_pairs(spec) -> list[tuple[tuple, tuple]]:
+    """(this year's input cell, last year's cell) pairs to prefill, derived from the spec's rules.
+
+    An error-severity cross-year rule of the shape ``<this-year cell> == previous.<cell>``
+    says the value must be carried over: the workbook is prefilled with it.
+    """
+    from xlsxgen import expr
+    from xlsxgen.rules import compile_spec
+
+    pairs = []
+    for ru in compile_spec(spec).rules:
+        node = ru.node
+        if ru.severity != "error" or node.op != "==":
+            continue
+        left, right = node.left, node.right
+        if isinstance(left, expr.Ref) and left.previous and isinstance(right, expr.Ref) and not right.previous:
+            left, right = right, left
+        if not (isinstance(left, expr.Ref) and isinstance(right, expr.Ref)):
+            continue
+        if left.previous or not right.previous:
+            continue
+        this = (left.table, left.row, left.column)
+        if spec.table(left.table).kinds.get((left.row, left.column)) == "total":
+            continue  # a total follows from its inputs
+        pairs.append((this, (right.table, right.row, right.column)))
+    return pairs
+
+
+def prefill_from_previous(spec, previous, *, year: int, agency_name: str, agency_code: str):
+    """(data, prefilled keys) for a workbook prefilled from last year's Submission ``previous``."""
+    from xlsxgen.data import Submission
+    from xlsxgen.rules import recompute_totals
+
+    prev_values = recompute_totals(spec, dict(previous.values))
+    values = {}
+    for this, prev in prefill_pairs(spec):
+        v = prev_values.get(prev)
+        if isinstance(v, (int, float)):
+            values[this] = v
+    data = Submission(spec.id, year=year, agency_name=agency_name, agency_code=agency_code, values=values)
+    return data, frozenset(values)
+
+
+@dataclass
+class Distribution:
+    out_dir: Path
+    manifest: Path
+    files: list = field(default_factory=list)  # (Agency, file name, prefilled?)
+
+    @property
+    def prefilled(self) -> int:
+        return sum(1 for _, _, p in self.files if p)
+
+
+def distribute(spec, year: int, roster: Roster, out_dir, *, db=None, show_progress: bool = True) -> Distribution:
+    """Write one workbook per roster agency and a manifest into ``out_dir``.
+
+    With ``db`` (a store path), the roster is recorded for ``year`` and each
+    workbook is prefilled from the agency's accepted submission of ``year - 1``.
+    """
+    import json
+
+    from xlsxgen.commands._common import write_atomic
+    from xlsxgen.progress import Progress
+
+    out = Path(out_dir)
+    seen: dict[str, Agency] = {}
+    for a in roster:
+        n = workbook_file_name(year, a).lower()
+        if n in seen:
+            raise RosterError(f"名单中第{seen[n].line}行和第{a.line}行的单位生成的文件名相同（{n}），请修改代码或名称")
+        seen[n] = a
+    if out.exists() and not out.is_dir():
+        raise XlsxgenError(f"{out} 是文件，不是文件夹；请用 --out-dir 指定一个文件夹")
+    store = None
+    if db is not None:
+        from xlsxgen.store import Store
+
+        store = Store.open(db)
+    try:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            from xlsxgen.collect import os_reason
+
+            raise XlsxgenError(f"无法创建文件夹 {out}：{os_reason(e)}") from None
+        if store is not None:
+            store.save_roster(year, roster)
+        names = [workbook_file_name(year, a) for a in roster]
+        files = []
+
+        def tasks():
+            for agency, name in zip(roster, names):
+                prev_json = None
+                if store is not None:
+                    rec = store.latest_usable(year - 1, agency.code)
+                    if rec is not None and rec.data_json and json.loads(rec.data_json).get("format") == spec.id:
+                        prev_json = rec.data_json
+                yield (agency.name, agency.code, name, prev_json)
+
+        with Progress("生成", len(roster), quiet=not show_progress) as progress:
+            for (agency, name), (blob, prefilled) in zip(zip(roster, names), _build_all(spec, year, tasks(),
+                                                                                        len(roster))):
+                write_atomic(out / name, blob)
+                files.append((agency, name, prefilled))
+                progress.advance()
+        manifest = out / f"下发清单-{year}.csv"
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(["序号", "单位代码", "单位名称", "上级", "类型", "文件名", "已按上年数据预填"])
+        for i, (a, name, pre) in enumerate(files, 1):
+            w.writerow([i, a.code, a.name, a.parent, a.kind, name, "是" if pre else "否"])
+        write_atomic(manifest, "\ufeff" + buf.getvalue())
+        return Distribution(out, manifest, files)
+    finally:
+        if store is not None:
+            store.close()
+
+
+_B: dict = {}
+POOL_FROM = 40  # agencies: fewer are built in-process
+
+
+def _build_one(task) -> tuple[bytes, bool]:
+    """The workbook of one agency (with last year's data when given, else personalised)."""
+    import json
+
+    from xlsxgen.data import from_canonical_trusted
+    from xlsxgen.generate import build_workbook
+    from xlsxgen.personalise import Personaliser
+
+    spec, year = _B["spec"], _B["year"]
+    agency_name, agency_code, _name, prev_json = task
+    if prev_json:
+        previous = from_canonical_trusted(spec, json.loads(prev_json))
+        data, keys = prefill_from_previous(spec, previous, year=year, agency_name=agency_name,
+                                           agency_code=agency_code)
+        return build_workbook(spec, year=year, agency_name=agency_name, agency_code=agency_code, data=data,
+                              previous=previous, prefilled=keys), True
+    if "personaliser" not in _B:
+        _B["personaliser"] = Personaliser(spec, year)
+    return _B["personaliser"].build(agency_name, agency_code), False
+
+
+def _init_builder(format_id: str, year: int) -> None:
+    import signal
+
+    from xlsxgen.spec import load_format
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _B.clear()
+    _B.update(spec=load_format(format_id), year=year)
+
+
+def _build_all(spec, year: int, tasks, total: int):
+    """Yield (bytes, prefilled) per task, in order; on a process pool for large rosters."""
+    import concurrent.futures as cf
+    import os
+    from collections import deque
+
+    jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if jobs <= 1 or total < POOL_FROM:
+        _B.clear()
+        _B.update(spec=spec, year=year)
+        for t in tasks:
+            yield _build_one(t)
+        return
+    window: deque = deque()
+    with cf.ProcessPoolExecutor(max_workers=jobs, initializer=_init_builder, initargs=(spec.id, year)) as ex:
+        try:
+            for t in tasks:
+                window.append(ex.submit(_build_one, t))
+                if len(window) >= jobs * 8:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+        finally:
+            for f in window:
+                f.cancel()
