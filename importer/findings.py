@@ -1,0 +1,333 @@
+"""Finding kinds: every problem the importer and validator can report.
+
+Modelled on frictionless-py's error classes: each kind has a stable ``code``
+(what scripts and tests match on), a default severity, a short Chinese title,
+a Chinese message template with named fields, a fix hint and a description.
+A :class:`Finding` is one occurrence, carrying *where* it is: sheet and A1
+cell for a workbook, table/row/column spec keys for a figure.
+
+Rules of a format keep the id the spec gives them (``applications.balance``);
+their text comes from the spec, not from here. Nothing in this module knows a
+label or key of a particular format.
+
+Severities: ``error`` (the submission must be corrected) and ``warning``
+(accepted, but worth a look). ``blocking`` kinds make the figures themselves
+unreliable: ``export`` refuses to write data while one is present.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str
+    severity: str
+    title: str
+    message: str  # template, {named} fields
+    fix: str = ""
+    description: str = ""
+    blocking: bool = False
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def _kind(code, severity, title, message, fix="", description="", blocking=False) -> Kind:
+    if code in KINDS:
+        raise ValueError(f"duplicate finding code {code}")
+    k = Kind(code, severity, title, message, fix, description, blocking)
+    KINDS[code] = k
+    return k
+
+
+# --------------------------------------------------------------------------- the file itself (unreadable)
+# Each of these makes the whole file unreadable; the message is the one-line reason.
+
+_REOPEN = "请用下发的 .xlsx 工作簿填写，在 Excel 或 WPS 中正常保存后重新报送"
+_kind("file.not_found", "error", "找不到文件", "找不到文件 {path}", "请检查文件路径", "The path does not exist.")
+_kind("file.not_a_file", "error", "不是文件", "{path} 不是文件（可能是文件夹）", "请指定一个文件", "A directory or device.")
+_kind("file.io_error", "error", "无法读取", "无法读取文件：{detail}", "请检查文件是否存在、是否有读取权限",
+      "An operating-system error while reading.")
+_kind("file.empty", "error", "空文件", "文件为空（0 字节），可能保存或传输失败", "请重新保存或重新获取原文件后报送",
+      "Zero bytes.")
+_kind("file.too_large", "error", "文件过大", "文件过大（{size}），超过允许的上限 {limit}，已拒绝读取",
+      "填报工作簿通常只有几十 KB；请确认没有插入图片或大量内容", "Larger than the file-size limit.")
+_kind("file.xls", "error", "旧版 .xls 文件",
+      "这是旧版 Excel 97-2003 工作簿（.xls 格式），不是下发的 .xlsx 填报工作簿",
+      _REOPEN + "；如已在旧格式中填写，请把数据抄回下发的 .xlsx 工作簿",
+      "An OLE2 compound document holding a BIFF workbook stream.")
+_kind("file.encrypted", "error", "文件已加密",
+      "工作簿设置了打开密码（文件已加密），无法读取",
+      "请在 Excel/WPS 中取消“用密码进行加密”（文件→信息→保护工作簿，或 文件→文档加密）后重新保存再报送",
+      "An OLE2 compound document holding an EncryptedPackage stream (encrypted OOXML).")
+_kind("file.ole_other", "error", "旧版 Office 文件",
+      "这是旧版 Office 复合文档（如 .doc、.et 等），不是 .xlsx 工作簿", _REOPEN,
+      "An OLE2 compound document that is neither an .xls nor an encrypted workbook.")
+_kind("file.text", "error", "文本文件", "这是{what}，不是 Excel 工作簿（改扩展名不能把文件变成工作簿）", _REOPEN,
+      "Plain text (CSV, TSV, HTML, XML, JSON) renamed to .xlsx.")
+_kind("file.other_type", "error", "其他类型文件", "这是{what}，不是 Excel 工作簿", _REOPEN,
+      "A known non-spreadsheet binary (PDF, image, archive).")
+_kind("file.unknown_type", "error", "无法识别的文件", "无法识别的文件类型（开头字节 {magic}），不是 .xlsx 工作簿", _REOPEN,
+      "No known signature.")
+_kind("file.not_spreadsheet", "error", "不是 Excel 工作簿", "这是{what}，不是 Excel 工作簿（.xlsx）", _REOPEN,
+      "A zip package of another kind (.docx, .ods, a plain zip).")
+_kind("file.truncated", "error", "文件不完整",
+      "文件不完整或已损坏（zip 结构缺失，可能下载、复制或保存时被中断）", "请重新获取原文件，或在 Excel/WPS 中重新保存后报送",
+      "The zip end-of-central-directory record is missing or unusable.")
+_kind("file.corrupt", "error", "文件已损坏", "文件已损坏，无法解压：{detail}", "请重新获取原文件，或在 Excel/WPS 中重新保存后报送",
+      "A zip entry cannot be decompressed (bad CRC, unsupported method...).")
+_kind("file.zip_bomb", "error", "疑似压缩炸弹",
+      "部件 {part} 的压缩比异常（约 {ratio}:1，上限 {limit}:1），疑似“压缩炸弹”，已拒绝读取",
+      "正常的填报工作簿不会出现这种情况；请重新获取原文件", "An entry expands far more than any real workbook part.")
+_kind("file.too_big_uncompressed", "error", "解压后过大",
+      "部件 {part} 解压后过大（{size}，上限 {limit}），已拒绝读取", "请重新获取原文件",
+      "The declared or actual uncompressed size exceeds the limit.")
+_kind("file.too_many_parts", "error", "部件过多", "文件包含 {count} 个部件，超过上限 {limit}，已拒绝读取",
+      "请重新获取原文件", "Too many zip entries for a workbook.")
+_kind("file.too_many_sheets", "error", "工作表过多", "工作簿包含 {count} 个以上工作表，超过上限 {limit}，已拒绝读取",
+      "请使用下发的原始工作簿填写", "More sheets than the limit.")
+_kind("file.too_many_cells", "error", "单元格过多", "工作表「{sheet}」的单元格超过 {limit} 个，已停止读取",
+      "请删除填报范围以外的内容，或使用下发的原始工作簿重新填写", "A sheet holds more cells than the limit.")
+_kind("file.too_slow", "error", "读取超时", "文件内容异常复杂，{seconds} 秒内未能读完，已停止读取",
+      "正常的填报工作簿不会出现这种情况；请重新获取原文件", "The time budget for one package ran out.")
+_kind("file.xml_forbidden", "error", "不安全的 XML",
+      "部件 {part} 含有 DTD 或实体声明（XML 实体扩展攻击的常见手法），已拒绝读取",
+      "正常的 Excel/WPS 文件不含这些内容；请重新获取原文件", "DOCTYPE, entity declarations or external references.")
+_kind("file.xml_malformed", "error", "XML 损坏", "部件 {part} 不是格式正确的 XML（{detail}）",
+      "请在 Excel/WPS 中重新保存后报送", "An XML part does not parse.")
+_kind("file.missing_part", "error", "缺少部件", "缺少必需的部件 {part}，不是完整的 Excel 工作簿",
+      "请在 Excel/WPS 中重新保存后报送", "workbook.xml or a sheet part is missing.")
+_kind("file.internal_error", "error", "内部错误", "读取时发生意外错误（{detail}），已跳过该文件",
+      "请把该文件发给技术支持人员", "A bug: an exception the importer did not expect. Never raised by a known input.")
+_kind("file.json_malformed", "error", "JSON 格式错误", "不是有效的 JSON：{detail}",
+      "请检查括号、引号和逗号，或用 xlsxgen export 从工作簿重新导出", "The JSON text does not parse.")
+_kind("file.json_not_object", "error", "JSON 结构错误", "JSON 顶层应为对象（{{...}}），实际为{actual}",
+      "请参照 docs/canonical-json.md 的格式", "The top level is not an object.")
+
+# --------------------------------------------------------------------------- identity
+_kind("identity.no_metadata", "warning", "缺少元数据",
+      "工作簿缺少本工具的元数据（隐藏工作表“{meta}”），已按标签文字识别为格式 {format}",
+      "请尽量使用下发的原始工作簿填写，不要复制粘贴到新工作簿",
+      "The metadata sheet is missing but the labels match an installed format.")
+_kind("identity.not_ours", "error", "不是下发的工作簿",
+      "不是本工具生成的填报工作簿，标签文字也与已安装的任何格式都不相符，无法读取数据",
+      "请使用政务公开办下发的填报工作簿填写", "No metadata and no installed format's labels match.", blocking=True)
+_kind("identity.unknown_format", "error", "未知格式",
+      "工作簿的格式为 {format}（版本 {version}），本工具未安装该格式，无法读取数据",
+      "请使用当前下发的填报工作簿，或安装相应的格式定义", "The metadata names a format that is not installed.",
+      blocking=True)
+_kind("identity.other_version", "error", "格式版本不同",
+      "工作簿按格式 {format} 的 {version} 版生成，当前使用的是 {current} 版",
+      "请使用本年度下发的填报工作簿重新填写", "Same format id, another version.")
+_kind("identity.fingerprint", "error", "结构指纹不符",
+      "工作簿记录的结构指纹与当前格式定义不一致（工作簿生成之后格式定义有变化）",
+      "请使用本年度下发的填报工作簿重新填写", "The metadata fingerprint differs from the plan's.")
+_kind("identity.bad_metadata", "error", "元数据无效", "工作簿元数据中的 {key} 无效（{value}）",
+      "请使用下发的原始工作簿填写", "A metadata value cannot be understood.")
+
+# --------------------------------------------------------------------------- tampering
+_kind("tamper.sheet_removed", "error", "工作表被删除", "工作表「{sheet}」被删除",
+      "请使用下发的原始工作簿重新填写，不要删除工作表", "A planned sheet is missing.")
+_kind("tamper.sheet_added", "warning", "增加了工作表", "工作簿中增加了工作表「{sheet}」",
+      "请删除该工作表（不影响数据读取）", "A sheet that is not in the plan.")
+_kind("tamper.sheet_renamed", "error", "工作表被改名", "工作表「{expected}」被改名为「{actual}」",
+      "请把工作表名改回「{expected}」", "A planned sheet name is missing and another name sits in its place.")
+_kind("tamper.structure_unlocked", "warning", "工作簿结构保护被取消",
+      "工作簿的结构保护（禁止增删工作表）已被取消",
+      "一般是用 LibreOffice/WPS 另存造成的，不影响数据；如工作表无增删可忽略",
+      "workbookProtection lockStructure is gone (LibreOffice drops it on re-save).")
+_kind("tamper.sheet_unprotected", "warning", "工作表保护被取消",
+      "「{sheet}」工作表的保护已被取消",
+      "标签、公式和数据已逐项核对，保护被取消本身不影响数据；今后请不要取消工作表保护",
+      "No sheetProtection. A warning only: what it protects is verified cell by cell, and any actual change "
+      "is reported as an error of its own.")
+_kind("tamper.label_changed", "error", "标签被修改",
+      "「{sheet}」工作表 {cell} 的文字被修改：应为「{expected}」，实际为「{actual}」",
+      "请把文字改回原样，或使用下发的原始工作簿重新填写", "A fixed label differs from the format.")
+_kind("tamper.formula_replaced", "error", "公式被改为固定值",
+      "「{sheet}」工作表 {cell} 的{what}公式被改为{content}{detail}",
+      "请使用下发的原始工作簿重新填写（合计会自动计算，不要手工填写）",
+      "A planned formula cell holds a typed value.")
+_kind("tamper.formula_changed", "error", "公式被修改",
+      "「{sheet}」工作表 {cell} 的{what}公式被修改：应为 ={expected}，实际为 ={actual}",
+      "请使用下发的原始工作簿重新填写", "A planned formula differs from the format (after normalisation).")
+_kind("tamper.stale_total", "warning", "合计未重新计算",
+      "「{sheet}」工作表 {cell}（{label}）保存的计算结果为 {actual}，按各项重新计算应为 {expected}",
+      "文件保存时可能未重新计算；请在 Excel/WPS 中打开、确认数值后重新保存（导入时已按重新计算的值）",
+      "The cached value of an intact total formula differs from the recomputation.")
+_kind("tamper.input_locked", "warning", "填写单元格被锁定",
+      "「{sheet}」工作表 {cells}应为可填写单元格，现已被锁定，无法填写",
+      "请使用下发的原始工作簿填写", "An input cell's style is locked.")
+_kind("tamper.cell_unlocked", "warning", "锁定单元格被解锁",
+      "「{sheet}」工作表 {cells}应为锁定单元格（{what}），现已被取消锁定",
+      "请使用下发的原始工作簿填写；该单元格内容已另行核对", "A label/total/check cell's style is unlocked.")
+_kind("tamper.rows_shifted", "error", "疑似插入或删除了行/列",
+      "「{sheet}」工作表疑似插入或删除了行/列：{detail}",
+      "请不要插入或删除行、列；请使用下发的原始工作簿重新填写",
+      "Labels (or defined names) are found displaced by whole rows or columns.", blocking=True)
+_kind("tamper.bound_changed", "error", "预填内容被修改",
+      "「{sheet}」工作表 {cell}（{label}）应为「{expected}」，实际为「{actual}」",
+      "该项由下发单位预填并锁定，请改回原样或使用下发的原始工作簿",
+      "A locked, prefilled cover field (agency, year) differs from the metadata.")
+
+# --------------------------------------------------------------------------- values
+_kind("value.text_number", "warning", "文本格式的数字",
+      "{place}填写的「{actual}」是文本格式的数字，已按 {value} 读取",
+      "可忽略；如需更正，请把单元格设为数值格式后重新输入", "A number stored as text.")
+_kind("value.full_width", "warning", "全角数字", "{place}填写的「{actual}」含全角字符，已按 {value} 读取",
+      "可忽略；如需更正，请在英文（半角）输入状态下重新输入", "Full-width digits or signs.")
+_kind("value.thousands_separator", "warning", "千位分隔符",
+      "{place}填写的「{actual}」带千位分隔符，已按 {value} 读取", "可忽略；如需更正，请只填写数字",
+      "Thousands separators in a number typed as text.")
+_kind("value.whitespace", "warning", "多余空格", "{place}填写的「{actual}」含有空格，已按 {value} 读取",
+      "可忽略；如需更正，请删除空格", "Leading/trailing spaces around a number.")
+_kind("value.blank", "warning", "未填写", "{place}未填写，按 0 计", "没有发生的请填 0",
+      "A blank input counts as 0.")
+_kind("value.placeholder", "warning", "用符号代替 0", "{place}填写的是「{actual}」，按 0 计",
+      "没有发生的请直接填 0，不要填“无”“-”“/”", "-, /, —, 无 count as 0.")
+_kind("value.negative", "error", "负数", "{place}填写了负数 {actual}", "件数和金额不能为负数，请更正",
+      "A negative count or amount.", blocking=True)
+_kind("value.decimal_in_count", "error", "件数含小数", "{place}是件数，不能有小数，实际为 {actual}",
+      "请填写整数", "A count with a fractional part.", blocking=True)
+_kind("value.amount_precision", "warning", "小数位数过多", "{place}的金额 {actual} 超过 4 位小数",
+      "请保留不超过 4 位小数", "An amount with more than four decimals (kept as is).")
+_kind("value.not_a_number", "error", "不是数字", "{place}应填写数字，实际为「{actual}」",
+      "请填写数字；没有发生的填 0", "Text that is not a number.", blocking=True)
+_kind("value.boolean", "error", "逻辑值", "{place}应填写数字，实际为逻辑值 {actual}", "请填写数字",
+      "TRUE/FALSE in a figure cell.", blocking=True)
+_kind("value.error_value", "error", "错误值", "{place}是错误值 {actual}，不是数字",
+      "请填写数字（不要在填写单元格中输入公式）", "#VALUE!, #REF! ... in a figure cell.", blocking=True)
+
+# --------------------------------------------------------------------------- totals and cross-year bookkeeping
+_kind("total.mismatch", "error", "合计不符",
+      "{place}填写为 {actual}，按各项重新计算应为 {expected}",
+      "请核对该合计及其各组成项", "A total given in JSON differs from the recomputation.")
+_kind("crossyear.skipped", "warning", "部分跨年度校验未执行",
+      "上年数据的格式为 {previous_format}，与本年 {format} 不同，以下跨年度校验无法对应、未执行：{rules}",
+      "请人工核对这些项目", "Cross-year rules whose keys are missing from last year's format.")
+_kind("crossyear.not_previous_year", "warning", "上年数据年度不符",
+      "作为上年数据的文件是 {actual} 年度，本年报告是 {year} 年度（应为 {expected} 年度）",
+      "请确认 --previous 指定的是上一年度的报告", "--previous is not year - 1.")
+_kind("crossyear.other_agency", "warning", "上年数据单位不符",
+      "作为上年数据的文件属于「{actual}」，本年报告属于「{expected}」",
+      "请确认 --previous 指定的是本单位的上年报告", "--previous names another agency.")
+
+# --------------------------------------------------------------------------- canonical JSON
+_kind("json.missing_field", "error", "缺少字段", "缺少「{field}」", "请补充该字段（参见 docs/canonical-json.md）",
+      "A required top-level field is missing.")
+_kind("json.wrong_type", "error", "类型错误", "「{field}」应为{expected}，实际为{actual}",
+      "请参照 docs/canonical-json.md 的格式更正", "A value has the wrong JSON type.")
+_kind("json.unknown_key", "warning", "未知字段", "「{field}」不是格式 {format} 的字段，已忽略",
+      "请检查拼写（参见 docs/canonical-json.md）", "A key the format does not define (ignored).")
+_kind("json.unknown_cell", "error", "未知的表格项", "表「{table}」中没有「{field}」这一项，该数据无法读取",
+      "请检查行键和列键的拼写（参见 docs/canonical-json.md）", "A table/row/column key the format does not define.",
+      blocking=True)
+_kind("json.missing_table", "error", "缺少表格", "缺少表「{label}」（{table}）的数据", "请补充该表的全部数据",
+      "A whole statutory table is missing.", blocking=True)
+_kind("json.missing_row", "warning", "缺少行", "{place}整行未填写，按 0 计", "没有发生的请填 0",
+      "A whole row of inputs is missing (counts as 0).")
+_kind("json.duplicate_key", "error", "重复的键", "「{field}」出现了不止一次", "每个键只能出现一次",
+      "A key repeated in one JSON object.")
+
+
+# --------------------------------------------------------------------------- one occurrence
+
+JSON_KEYS = ("rule", "severity", "message", "table", "row", "column", "sheet", "cell", "expected", "actual")
+
+
+@dataclass
+class Finding:
+    rule: str  # a kind's code, or a spec rule id
+    severity: str  # error | warning
+    message: str
+    table: str | None = None
+    row: str | None = None
+    column: str | None = None
+    sheet: str | None = None
+    cell: str | None = None
+    expected: object = None
+    actual: object = None
+    fix: str = ""
+    blocking: bool = False
+    extra: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def where(self) -> str:
+        """A readable location: 「sheet」J12, or table.row.column keys."""
+        if self.sheet:
+            return f"「{self.sheet}」{self.cell or ''}".strip()
+        keys = [k for k in (self.table, self.row, self.column) if k]
+        return ".".join(keys)
+
+    def to_dict(self) -> dict:
+        return {k: _jsonable(getattr(self, k)) for k in JSON_KEYS}
+
+
+def _jsonable(v):
+    if v is None or isinstance(v, (str, int, bool)):
+        return v
+    if isinstance(v, float):
+        return int(v) if v.is_integer() else v
+    return str(v)
+
+
+class _Fields(dict):
+    """format_map mapping: a missing field becomes an empty string, never a KeyError."""
+
+    def __missing__(self, key):
+        return ""
+
+
+_FORMATTER = string.Formatter()
+
+
+def make(code: str, *, severity: str | None = None, blocking: bool | None = None, table=None, row=None, column=None,
+         sheet=None, cell=None, expected=None, actual=None, **fields) -> Finding:
+    """A finding of kind ``code``; message fields are ``fields`` plus the location and values."""
+    k = KINDS[code]
+    data = _Fields(fields)
+    for name, v in (("sheet", sheet), ("cell", cell), ("table", table), ("row", row), ("column", column)):
+        data.setdefault(name, v if v is not None else "")
+    data.setdefault("expected", _show(expected))
+    data.setdefault("actual", _show(actual))
+    message = _FORMATTER.vformat(k.message, (), data)
+    fix = _FORMATTER.vformat(k.fix, (), data)
+    return Finding(code, severity or k.severity, message, table, row, column, sheet, cell, expected, actual,
+                   fix, k.blocking if blocking is None else blocking, dict(fields))
+
+
+def _show(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        from xlsxgen.rules import format_number
+
+        return format_number(v)
+    return str(v)
+
+
+class Unreadable(Exception):
+    """A file that cannot be read at all; ``finding`` says why in one line."""
+
+    def __init__(self, code: str, **fields):
+        self.finding = make(code, **fields)
+        super().__init__(self.finding.message)
+
+    @property
+    def code(self) -> str:
+        return self.finding.rule
+
+
+def describe() -> list[dict]:
+    """Every finding kind, for docs: code, severity, title, description."""
+    return [
+        {"code": k.code, "severity": k.severity, "title": k.title, "description": k.description,
+         "blocking": k.blocking}
+        for k in KINDS.values()
+    ]

@@ -1,0 +1,600 @@
+"""Read a returned workbook against its plan: identity, tampering, values.
+
+The workbook is read with :mod:`importer.xlsx_reader` and compared, cell by
+cell, with :func:`xlsxgen.plan.build_plan` of its format:
+
+* identity — the very hidden metadata sheet (:data:`xlsxgen.plan.META_SHEET`)
+  names generator, format id and version, agency, year, whether last year's
+  sheet is included, and the plan fingerprint. Without it, the labels are
+  matched against every installed format (a warning when one matches);
+* tampering — sheets added, removed or renamed; structure and sheet
+  protection; every label; every planned formula (normalised: ``$``, quotes
+  around sheet names, spaces, case, a leading ``=`` and ``_xlfn.`` prefixes do
+  not count); the locked flag of every planned cell; rows or columns inserted
+  or deleted (labels or defined names found displaced: reported once per
+  sheet); cached totals against our recomputation;
+* values — every input through :mod:`importer.values`.
+
+What a spreadsheet application changes legitimately when it re-saves
+(styles renumbered, fonts, widths, password hash case, quotes in defined
+names, ``formula2`` in validations, 15-digit cached values, the metadata sheet
+turned from very hidden to hidden, the structure lock dropped) is not
+compared, or is at most a warning.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections import Counter
+
+from importer.findings import Finding, Unreadable, make
+from importer.result import ImportResult
+from importer.safety import DEFAULT_LIMITS, Limits
+from importer.validate import Locator, value_finding
+from importer.values import read_cell, same
+from importer.xlsx_reader import FORMULA, STYLE, TYPE, VALUE, Workbook, split_ref, style_index
+from xlsxgen.data import Submission, set_bound
+from xlsxgen.errors import SpecError
+from xlsxgen.plan import GENERATOR, META_SHEET, build_plan
+from xlsxgen.rules import recompute_totals
+
+TEXT_TYPES = ("s", "str", "inlineStr")
+LOCKED_ROLES = ("label", "total", "check", "bound", "previous", "status")
+FORMULA_ROLES = ("total", "check", "status")
+ROLE_WORDS = {"total": "合计", "check": "校验", "status": "校验状态", "label": "标签", "bound": "预填内容",
+              "previous": "上年数据"}
+LABEL_MATCH_THRESHOLD = 0.8
+RENAME_MATCH_THRESHOLD = 0.5
+MAX_LISTED_CELLS = 6
+
+# --------------------------------------------------------------------------- formulas
+
+_TOKENS = re.compile(r"(\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*')")
+_XL_PREFIX = re.compile(r"_xl(?:fn|ws|udf)\.", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+def normalize_formula(text: str, renames: dict[str, str] | None = None) -> str:
+    """A formula in a canonical spelling: no ``=``, ``$``, spaces, ``_xlfn.``; quotes
+    around sheet names dropped; upper case outside string literals; sheets
+    renamed back (``renames``: actual name → planned name)."""
+    text = text.strip()
+    if text.startswith("="):
+        text = text[1:]
+    out = []
+    for i, tok in enumerate(_TOKENS.split(text)):
+        if i % 2 and tok.startswith('"'):
+            out.append(tok)  # a string literal: verbatim
+            continue
+        if i % 2:  # a quoted sheet name
+            name = tok[1:-1].replace("''", "'")
+            if renames and name in renames:
+                name = renames[name]
+            out.append(name.upper())
+            continue
+        tok = _XL_PREFIX.sub("", tok.replace("$", ""))
+        tok = _SPACE.sub("", tok)
+        if renames:
+            for new, old in renames.items():
+                tok = tok.replace(new + "!", old + "!")
+        out.append(tok.upper())
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _cell_text(c) -> str:
+    """A cell's displayed text (for labels and text fields)."""
+    if c is None or c[VALUE] is None:
+        return ""
+    v, t = c[VALUE], c[TYPE]
+    if t in TEXT_TYPES:
+        return v
+    if t == "b":
+        return "TRUE" if v in ("1", "true") else "FALSE"
+    if t == "n":
+        try:
+            f = float(v)
+        except ValueError:
+            return v
+        return str(int(f)) if f.is_integer() and abs(f) < 1e15 else repr(f)
+    return v
+
+
+def _norm_label(s: str) -> str:
+    return s.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _excel_date(serial: float) -> str:
+    """An Excel serial date (1900 system) as ISO text."""
+    base = _dt.datetime(1899, 12, 30)
+    try:
+        d = base + _dt.timedelta(days=float(serial))
+    except (OverflowError, ValueError):
+        return str(serial)
+    return d.date().isoformat() if d.time() == _dt.time(0) else d.isoformat(sep=" ", timespec="minutes")
+
+
+def _list_cells(cells: list[str]) -> str:
+    if len(cells) <= MAX_LISTED_CELLS:
+        return "、".join(cells) + " "
+    return "、".join(cells[:MAX_LISTED_CELLS]) + f" 等 {len(cells)} 个单元格"
+
+
+def _name_target(text: str) -> tuple[str, str] | None:
+    """(sheet, A1) of a defined name's ``'Sheet'!$A$1`` text, or None."""
+    text = text.strip()
+    if "!" not in text:
+        return None
+    sheet, _, ref = text.rpartition("!")
+    if sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    ref = ref.replace("$", "")
+    return sheet, ref
+
+
+class PlanIndex:
+    """What the importer needs from a plan, computed once per plan: addresses, normalised
+    labels and formulas, the live check cell of each rule instance."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.sheets = []  # (SheetPlan, [(cell, address, normalised label)], [(cell, address)])
+        self.formula = {}  # id(cell) -> normalised planned formula
+        self.rule_cells = {}  # id(RuleInstance) -> its short check cell on the table sheet
+        for sp in plan.sheets:
+            labels, others = [], []
+            for c in sp.cells:
+                if c.role == "label":
+                    labels.append((c, c.address, _norm_label(c.text or "")))
+                elif c.role != "text":
+                    others.append((c, c.address))
+                if c.formula:
+                    self.formula[id(c)] = normalize_formula(c.formula)
+                if c.role == "check" and c.style == "check_short":
+                    self.rule_cells[id(c.rule)] = c
+            self.sheets.append((sp, labels, others))
+
+
+_INDEXES: dict[int, PlanIndex] = {}
+
+
+def plan_index(plan) -> PlanIndex:
+    idx = _INDEXES.get(id(plan))
+    if idx is None or idx.plan is not plan:
+        if len(_INDEXES) > 64:
+            _INDEXES.clear()
+        idx = _INDEXES[id(plan)] = PlanIndex(plan)
+    return idx
+
+
+class WorkbookLocator(Locator):
+    """Figures and rules located on the workbook's sheets."""
+
+    def __init__(self, spec, plan, sheet_names: dict[str, str]):
+        super().__init__(spec)
+        self.plan = plan
+        self.sheet_names = sheet_names  # planned name -> actual name
+        self._rule_cells = plan_index(plan).rule_cells
+        self._fields = plan.field_cells
+
+    def _at(self, cell) -> dict:
+        return {"sheet": self.sheet_names.get(cell.sheet, cell.sheet), "cell": cell.address}
+
+    def figure(self, key):
+        c = self.plan.figure_cells.get(key) or self._fields.get(key)
+        return self._at(c) if c is not None else {}
+
+    def rule(self, ru):
+        c = self._rule_cells.get(id(ru))
+        if c is None:  # not in this workbook (e.g. a cross-year rule checked with --previous): its first figure
+            for ref in ru.refs:
+                if not ref.previous:
+                    c = self.plan.figure_cells.get((ref.table, ref.row, ref.column))
+                    break
+        return self._at(c) if c is not None else {}
+
+    def place(self, key):
+        c = self.plan.figure_cells.get(key) or self._fields.get(key)
+        if c is None:
+            return super().place(key)
+        where = self._at(c)
+        return f"「{where['sheet']}」工作表 {where['cell']}（{self.label(key)}）"
+
+
+# --------------------------------------------------------------------------- the importer
+
+
+class _Importer:
+    def __init__(self, wb: Workbook, path: str):
+        self.wb = wb
+        self.path = path
+        self.findings: list[Finding] = []
+        self.meta: dict[str, str] = {}
+        self.actual_names = [s.name for s in wb.info.sheets]
+
+    def add(self, code, **kw):
+        self.findings.append(make(code, **kw))
+
+    # ------------------------------------------------------------------ identity
+    def read_meta(self) -> dict[str, str]:
+        if META_SHEET not in self.actual_names:
+            return {}
+        sheet = self.wb.load_sheet(META_SHEET)
+        out = {}
+        for r in range(1, 200):
+            k = sheet.cells.get(f"A{r}")
+            if k is None:
+                break
+            out[_cell_text(k)] = _cell_text(sheet.cells.get(f"B{r}"))
+        return out
+
+    def identify_by_labels(self):
+        """(spec, with_previous) of the installed format whose labels match best, or None."""
+        from xlsxgen.spec import available_formats
+
+        best = None
+        for spec in available_formats():
+            with_prev = spec.sheets.get("previous") in self.actual_names
+            plan = build_plan(spec, with_prev)
+            total = matched = 0
+            for sp in plan.sheets:
+                if sp.kind != "table":
+                    continue
+                labels = [c for c in sp.cells if c.role == "label" and c.text]
+                total += len(labels)
+                if sp.name not in self.actual_names:
+                    continue
+                sheet = self.wb.load_sheet(sp.name)
+                matched += sum(1 for c in labels if _norm_label(_cell_text(sheet.cells.get(c.address))) == _norm_label(c.text))
+            score = matched / total if total else 0
+            if score >= LABEL_MATCH_THRESHOLD and (best is None or score > best[2]):
+                best = (spec, with_prev, score)
+        return best[:2] if best else None
+
+    def identify(self):
+        """Spec, with_previous, year, agency; None when the workbook cannot be mapped."""
+        from xlsxgen.spec import load_format
+
+        meta = self.meta = self.read_meta()
+        if meta.get("generator") == GENERATOR and meta.get("format_id"):
+            fid = meta["format_id"]
+            try:
+                spec = load_format(fid)
+            except SpecError:
+                self.add("identity.unknown_format", format=fid, version=meta.get("format_version", ""))
+                return None
+            if meta.get("format_version") and meta["format_version"] != spec.version:
+                self.add("identity.other_version", format=fid, version=meta["format_version"], current=spec.version)
+            with_prev = meta.get("with_previous") == "1"
+            plan = build_plan(spec, with_prev)
+            if meta.get("fingerprint") and meta["fingerprint"] != plan.fingerprint:
+                self.add("identity.fingerprint", expected=plan.fingerprint, actual=meta["fingerprint"])
+            year = None
+            try:
+                year = int(meta.get("year", ""))
+            except ValueError:
+                self.add("identity.bad_metadata", key="year", value=meta.get("year", ""))
+            return spec, with_prev, year, meta.get("agency_name", ""), meta.get("agency_code", "")
+        found = self.identify_by_labels()
+        if found is None:
+            self.add("identity.not_ours")
+            return None
+        spec, with_prev = found
+        self.add("identity.no_metadata", meta=META_SHEET, format=spec.id)
+        return spec, with_prev, None, None, None
+
+    # ------------------------------------------------------------------ sheets
+    def map_sheets(self, plan) -> dict[str, str]:
+        """planned name -> actual name; adds sheet findings."""
+        planned = [s for s in plan.sheets if s.kind != "meta"]
+        planned_names = {s.name for s in plan.sheets}
+        extra = [n for n in self.actual_names if n not in planned_names]
+        mapping = {s.name: s.name for s in plan.sheets if s.name in self.actual_names}
+        missing = [s for s in planned if s.name not in self.actual_names]
+        renamed = {}
+        for sp in missing:
+            best = None
+            labels = [c for c in sp.cells if c.role == "label" and c.text]
+            for name in extra:
+                if name in renamed.values():
+                    continue
+                try:
+                    sheet = self.wb.load_sheet(name)
+                except Unreadable:  # an added sheet we cannot read is not needed: it is reported as added
+                    continue
+                hits = sum(1 for c in labels if _norm_label(_cell_text(sheet.cells.get(c.address))) == _norm_label(c.text))
+                score = hits / len(labels) if labels else 0
+                if score >= RENAME_MATCH_THRESHOLD and (best is None or score > best[1]):
+                    best = (name, score)
+            if best is None:  # no content match: the sheet at the same position, if it is an extra one
+                i = [s.name for s in plan.sheets].index(sp.name)
+                if i < len(self.actual_names) and self.actual_names[i] in extra and not labels:
+                    best = (self.actual_names[i], 0)
+            if best is not None:
+                renamed[sp.name] = best[0]
+        for sp in planned:
+            if sp.name in renamed:
+                mapping[sp.name] = renamed[sp.name]
+                self.add("tamper.sheet_renamed", sheet=renamed[sp.name], expected=sp.name, actual=renamed[sp.name])
+            elif sp.name not in mapping:
+                holds_data = any(c.role in ("input", "field") for c in sp.cells)
+                self.add("tamper.sheet_removed", sheet=sp.name, blocking=holds_data)
+        for name in extra:
+            if name not in renamed.values():
+                self.add("tamper.sheet_added", sheet=name)
+        if not self.wb.info.structure_locked:
+            self.add("tamper.structure_unlocked")
+        return mapping
+
+    # ------------------------------------------------------------------ shifted rows/columns
+    def detect_shift(self, sp, sheet, mismatches, actual_name) -> str | None:
+        """A description of the displacement when rows/columns look inserted or deleted, else None."""
+        examples = []
+        votes: Counter = Counter()
+        if len(mismatches) >= 2:
+            index: dict[str, list[tuple[int, int]]] = {}
+            for ref, c in sheet.cells.items():
+                if c[TYPE] in TEXT_TYPES and c[VALUE]:
+                    rc = split_ref(ref)
+                    if rc:
+                        index.setdefault(_norm_label(c[VALUE]), []).append(rc)
+            for pc, _actual in mismatches:
+                want = _norm_label(pc.text or "")
+                if not want:
+                    continue
+                cands = [(r - pc.row, c - pc.col) for r, c in index.get(want, ()) if r == pc.row or c == pc.col]
+                if not cands:
+                    continue
+                d = min(cands, key=lambda x: abs(x[0]) + abs(x[1]))
+                votes[d] += 1
+                examples.append((pc.row, pc.col, d, pc))
+        if votes and votes.most_common(1)[0][1] >= 2:
+            from xlsxgen.layout import a1
+
+            top = votes.most_common(1)[0][0]
+            row, col, d, pc = min((e for e in examples if e[2] == top), key=lambda e: (e[0], e[1]))
+            return f"例如「{pc.text}」应在 {pc.address}，现在在 {a1(row + d[0], col + d[1])}"
+        # defined names moved (Excel and LibreOffice move names with inserted rows)
+        names = self.wb.info.defined_names
+        for c in sp.cells:
+            if not c.name or c.name not in names:
+                continue
+            target = _name_target(names[c.name])
+            if target is None:
+                continue
+            sheet_name, ref = target
+            if sheet_name == actual_name and ref != c.address:
+                if "#REF" in ref.upper():
+                    return f"名称 {c.name} 指向的单元格 {c.address} 已被删除"
+                return f"名称 {c.name} 应指向 {c.address}，现在指向 {ref}"
+        return None
+
+    # ------------------------------------------------------------------ the cells
+    def run(self) -> ImportResult:
+        result = ImportResult(self.path, "workbook", findings=self.findings)
+        result.metadata = dict(self.meta)
+        ident = self.identify()
+        result.metadata = dict(self.meta)
+        if self.wb.info.app:
+            result.metadata["application"] = self.wb.info.app
+        if ident is None:
+            return result
+        spec, with_prev, year, agency_name, agency_code = ident
+        result.spec = spec
+        plan = build_plan(spec, with_prev)
+        mapping = self.map_sheets(plan)
+        renames = {actual: planned for planned, actual in mapping.items() if actual != planned}
+        locator = WorkbookLocator(spec, plan, mapping)
+        result.locator = locator
+        styles = self.wb.styles
+
+        inputs: dict[tuple, object] = {}
+        narrative: dict[str, object] = {}
+        bound: dict[str, str] = {}
+        contact_fields: list[tuple] = []
+        previous_values: dict[tuple, object] = {}
+        totals_to_check = []
+        meta_values = {"agency.name": agency_name, "agency.code": agency_code,
+                       "year": str(year) if year is not None else None}
+
+        index = plan_index(plan)
+        shifted: list[str] = []
+        locked_cache: dict = {}
+
+        def locked(raw_style) -> bool:
+            v = locked_cache.get(raw_style)
+            if v is None:
+                v = locked_cache[raw_style] = styles.is_locked(style_index(raw_style))
+            return v
+
+        for sp, labels, others in index.sheets:
+            if sp.kind == "meta" or sp.name not in mapping:
+                continue
+            actual = mapping[sp.name]
+            sheet = self.wb.load_sheet(actual)
+            if not sheet.protected:
+                self.add("tamper.sheet_unprotected", sheet=actual)
+            cells = sheet.cells
+            mismatches = []
+            unlocked: dict[str, list[str]] = {}
+            for pc, addr, want in labels:
+                c = cells.get(addr)
+                got = _cell_text(c)
+                if got != want and _norm_label(got) != want:
+                    mismatches.append((pc, got))
+                if not (locked(c[STYLE]) if c is not None else styles.is_locked(sheet.style_at(addr, pc.row, pc.col))):
+                    unlocked.setdefault(ROLE_WORDS["label"], []).append(addr)
+            shift = self.detect_shift(sp, sheet, mismatches, actual) if mismatches else None
+            if shift:
+                self.add("tamper.rows_shifted", sheet=actual, detail=shift)
+                shifted.append(actual)
+                unlocked.clear()
+            else:
+                for pc, got in mismatches:
+                    self.add("tamper.label_changed", sheet=actual, cell=pc.address, expected=pc.text, actual=got)
+            locked_inputs: list[str] = []
+
+            for pc, addr in others:
+                role = pc.role
+                c = cells.get(addr)
+                if not shift:
+                    is_locked = (locked(c[STYLE]) if c is not None else
+                                 styles.is_locked(sheet.style_at(addr, pc.row, pc.col)))
+                    if role in LOCKED_ROLES:
+                        if not is_locked:
+                            unlocked.setdefault(ROLE_WORDS[role], []).append(addr)
+                    elif is_locked:
+                        locked_inputs.append(addr)
+                if role == "input":
+                    if c is None:
+                        reading = read_cell(None, None, pc.kind)
+                    else:
+                        reading = read_cell(c[VALUE], c[TYPE], pc.kind)
+                    if reading.code and not shift:
+                        self.findings.append(value_finding(reading.code, pc.key, reading, locator))
+                    inputs[pc.key] = reading.value
+                    if shift or reading.value is None:
+                        result.unreliable.add(pc.key)
+                elif role in FORMULA_ROLES:
+                    if shift:
+                        continue
+                    f = c[FORMULA] if c is not None else None
+                    if f is None:
+                        if role == "total":
+                            totals_to_check.append((pc, c, actual, False))
+                        else:
+                            self.add("tamper.formula_replaced", sheet=actual, cell=addr, what=ROLE_WORDS[role],
+                                     content=_content(c), detail="", actual=_cell_text(c) or None)
+                    elif f != pc.formula and normalize_formula(f, renames) != index.formula[id(pc)]:
+                        self.add("tamper.formula_changed", sheet=actual, cell=addr, what=ROLE_WORDS[role],
+                                 expected=pc.formula, actual=f)
+                    elif role == "total":
+                        totals_to_check.append((pc, c, actual, True))
+                elif role == "field":
+                    self.read_field(pc, c, narrative, contact_fields, locator, shift)
+                elif role == "bound":
+                    got = _cell_text(c).strip()
+                    bind = pc.field.bind
+                    want = meta_values.get(bind) if bind else None
+                    if want is not None and got != want and not shift:
+                        self.add("tamper.bound_changed", sheet=actual, cell=addr, label=pc.field.label,
+                                 expected=want, actual=got)
+                    bound[bind] = got
+                elif role == "previous":
+                    reading = read_cell(c[VALUE], c[TYPE], "amount") if c is not None else None
+                    if reading is not None and reading.ok:
+                        previous_values[pc.key] = reading.value
+            if unlocked:
+                cells_list = [a for v in unlocked.values() for a in v]
+                self.add("tamper.cell_unlocked", sheet=actual, cell=cells_list[0], cells=_list_cells(cells_list),
+                         what="、".join(unlocked))
+            if locked_inputs:
+                self.add("tamper.input_locked", sheet=actual, cell=locked_inputs[0], cells=_list_cells(locked_inputs))
+
+        if shifted:  # formulas elsewhere that an application moved along with the rows: not news
+            moved = {normalize_formula(f"'{n}'!A1")[:-2] for n in shifted}
+            self.findings[:] = [f for f in self.findings if not (
+                f.rule == "tamper.formula_changed" and any(m in normalize_formula(str(f.actual)) for m in moved))]
+        for sp in plan.sheets:  # figures of a removed sheet
+            if sp.name not in mapping:
+                result.unreliable.update(c.key for c in sp.cells if c.role == "input")
+
+        # identity from the cover when there is no metadata
+        if year is None:
+            try:
+                year = int(float(bound.get("year") or ""))
+            except ValueError:
+                year = None
+        if agency_name is None:
+            agency_name = bound.get("agency.name", "")
+        if agency_code is None:
+            agency_code = bound.get("agency.code", "")
+
+        sub = Submission(spec.id, year=year, agency_name=agency_name or "", agency_code=agency_code or "")
+        sub.values = {k: v for k, v in inputs.items() if v is not None}
+        for f in spec.narrative_fields:
+            sub.narrative[f.key] = narrative.get(f.key)
+        for bind, text in contact_fields:
+            set_bound(sub, bind, text)
+        result.submission = sub
+
+        # totals: formula replaced, or cached value stale
+        values = result.recomputed = recompute_totals(spec, dict(sub.values))
+        for pc, c, actual, intact in totals_to_check:
+            rec = values.get(pc.key, 0)
+            if not intact:
+                self.add("tamper.formula_replaced", sheet=actual, cell=pc.address, what=ROLE_WORDS["total"],
+                         content=_content(c), detail=f"（按各项计算应为 {_fmt(rec)}）", expected=rec,
+                         actual=_number_or_text(c), **locator.keys(pc.key))
+                continue
+            if c is None or c[VALUE] in (None, "") or c[TYPE] != "n":
+                continue  # no cached number (e.g. saved by a library): nothing to compare
+            try:
+                cached = float(c[VALUE])
+            except ValueError:
+                continue
+            if not same(cached, rec):
+                self.add("tamper.stale_total", sheet=actual, cell=pc.address, label=locator.label(pc.key),
+                         expected=rec, actual=cached, **locator.keys(pc.key))
+        if with_prev:
+            result.previous_values = previous_values
+        return result
+
+    def read_field(self, pc, c, narrative, contact_fields, locator, shift):
+        f = pc.field
+        group, key = pc.key
+        if f.kind in ("count", "amount"):
+            raw, t = (c[VALUE], c[TYPE]) if c is not None else (None, None)
+            reading = read_cell(raw, t, f.kind)
+            if reading.code and not shift:
+                self.findings.append(value_finding(reading.code, pc.key, reading, locator))
+            value = reading.value
+        else:
+            if c is not None and c[TYPE] == "n" and c[VALUE] not in (None, "") and self.wb.styles.is_date(style_index(c[STYLE])):
+                value = _excel_date(c[VALUE])
+            else:
+                value = _cell_text(c)
+        if group == "narrative":
+            narrative[key] = value if value != "" else None
+        elif f.bind:
+            contact_fields.append((f.bind, "" if value is None else str(value)))
+
+
+def _content(c) -> str:
+    if c is None or c[VALUE] in (None, ""):
+        return "空白"
+    if c[TYPE] == "n":
+        return f"固定数值 {_cell_text(c)}"
+    return f"固定文字「{_cell_text(c)}」"
+
+
+def _number_or_text(c):
+    if c is None or c[VALUE] in (None, ""):
+        return None
+    if c[TYPE] == "n":
+        try:
+            v = float(c[VALUE])
+            return int(v) if v.is_integer() else v
+        except ValueError:
+            return c[VALUE]
+    return _cell_text(c)
+
+
+def _fmt(v) -> str:
+    from xlsxgen.rules import format_number
+
+    return format_number(v)
+
+
+def import_workbook_bytes(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
+    """Import workbook bytes; an unreadable file gives a result with ``unreadable`` set."""
+    from importer.xlsx_reader import open_workbook
+
+    try:
+        wb = open_workbook(data, limits)
+        return _Importer(wb, path).run()
+    except Unreadable as u:
+        return ImportResult(path, "workbook", findings=[u.finding], unreadable=u.finding)

@@ -1,0 +1,662 @@
+"""A small, safe .xlsx reader on :mod:`zipfile` and :mod:`xml.parsers.expat`.
+
+Why not openpyxl: the importer needs values *and* formulas, style protection
+flags and sheet protection in one pass, for every planned sheet, and it must
+stay within twice the cost of a bare streaming parse. openpyxl builds a full
+object model and is several times slower even in read-only mode.
+
+XML safety: every part is parsed by a fresh ``xml.parsers.expat`` parser whose
+``StartDoctypeDeclHandler``, ``EntityDeclHandler``, ``UnparsedEntityDeclHandler``
+and ``ExternalEntityRefHandler`` raise — the same handlers
+``defusedxml.expatreader`` installs, raising the same exception classes from
+:mod:`defusedxml.common` (``DTDForbidden``, ``EntitiesForbidden``,
+``ExternalReferenceForbidden``); parameter entities are never parsed. A
+DOCTYPE is refused outright: no part of a real workbook has one, so billion
+laughs and external-entity files are refused before any entity is declared.
+Parts are fed in chunks from :meth:`importer.safety.Package.chunks`, which
+enforces the size and compression-ratio limits on the bytes produced; the
+number of elements per part and of cells per sheet is capped as well.
+
+What is read:
+
+* ``xl/workbook.xml`` (found through ``_rels/.rels``): sheet names, order,
+  state (incl. ``veryHidden``), relationship ids, defined names,
+  ``workbookProtection``;
+* ``xl/_rels/workbook.xml.rels``: sheet parts, shared strings, styles;
+* ``sharedStrings.xml``: plain and rich-text strings (phonetic runs skipped);
+* ``styles.xml``: for each ``cellXfs`` entry whether it is locked (locked
+  unless ``<protection locked="0"/>``; an xf without a protection element
+  inherits from its ``cellStyleXfs`` entry; ``applyProtection`` is ignored,
+  because LibreOffice writes ``applyProtection="false"`` next to an explicit
+  ``<protection>`` that Excel honours) and whether its number format is a date;
+* each requested worksheet: cells (value, type ``s``/``str``/``inlineStr``/
+  ``b``/``e``/``n``, formula text incl. shared formulas, style index), column
+  and row default styles, ``mergeCells`` and ``sheetProtection``. Parsing stops
+  after the merges (conditional formats, validations and print settings are
+  not needed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from xml.parsers import expat
+
+from defusedxml.common import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+
+from importer.findings import Unreadable
+from importer.safety import DEFAULT_LIMITS, Limits, Package, resolve_target
+
+REL_OFFICE_DOC = "/officeDocument"
+TRUE = ("1", "true", "True", "TRUE", "on")
+
+# cell tuple indexes
+VALUE, TYPE, FORMULA, STYLE = 0, 1, 2, 3
+
+
+class _Stop(Exception):
+    """Raised by a handler once everything needed from a part has been read."""
+
+
+# --------------------------------------------------------------------------- defused expat
+
+
+def _forbid_dtd(name, sysid, pubid, has_internal_subset):
+    raise DTDForbidden(name, sysid, pubid)
+
+
+def _forbid_entity(name, is_parameter_entity, value, base, sysid, pubid, notation_name):
+    raise EntitiesForbidden(name, value, base, sysid, pubid, notation_name)
+
+
+def _forbid_unparsed(name, base, sysid, pubid, notation_name):
+    raise EntitiesForbidden(name, None, base, sysid, pubid, notation_name)
+
+
+def _forbid_external(context, base, sysid, pubid):
+    raise ExternalReferenceForbidden(context, base, sysid, pubid)
+
+
+def new_parser():
+    p = expat.ParserCreate()
+    p.StartDoctypeDeclHandler = _forbid_dtd
+    p.EntityDeclHandler = _forbid_entity
+    p.UnparsedEntityDeclHandler = _forbid_unparsed
+    p.ExternalEntityRefHandler = _forbid_external
+    p.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    p.buffer_text = True
+    p.buffer_size = 1 << 16
+    return p
+
+
+def _local_names(p, start, end):
+    """Install handlers; when the root element is prefixed (``x:worksheet``), strip prefixes first."""
+
+    def first(name, attrs):
+        if ":" in name:
+            def start2(n, a):
+                start(n[n.find(":") + 1:], a)
+
+            def end2(n):
+                end(n[n.find(":") + 1:])
+
+            p.StartElementHandler, p.EndElementHandler = start2, end2
+            start2(name, attrs)
+        else:
+            p.StartElementHandler = start
+            start(name, attrs)
+
+    p.StartElementHandler = first
+    p.EndElementHandler = end
+
+
+def parse_part(pkg: Package, part: str, start, end, chars=None) -> None:
+    """Parse ``part`` with the given element handlers; limits and safety enforced.
+
+    Handlers count what they keep (cells, strings); besides, the parse of a
+    package has a time budget checked between chunks (:attr:`Limits.max_seconds`),
+    so even a pathological part cannot hang the program.
+    """
+    p = new_parser()
+    _local_names(p, start, end)
+    if chars is not None:
+        p.CharacterDataHandler = chars
+    try:
+        for chunk in pkg.chunks(part):
+            p.Parse(chunk, False)
+            pkg.check_time()
+        p.Parse(b"", True)
+    except _Stop:
+        pass
+    except expat.ExpatError as e:
+        raise Unreadable("file.xml_malformed", part=part,
+                         detail=f"第{e.lineno}行第{e.offset + 1}列：{expat.ErrorString(e.code)}") from None
+    except DefusedXmlException:
+        raise Unreadable("file.xml_forbidden", part=part) from None
+    except RecursionError:
+        raise Unreadable("file.xml_malformed", part=part, detail="嵌套过深") from None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:  # a bad attribute value
+        raise Unreadable("file.xml_malformed", part=part, detail=f"内容无效：{e}") from None
+
+
+# --------------------------------------------------------------------------- A1 helpers
+
+_REF_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})$")
+
+
+def col_index(letters: str) -> int:
+    """0-based column index of ``letters`` (A → 0)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def split_ref(ref: str) -> tuple[int, int] | None:
+    """0-based (row, col) of an A1 reference, or None."""
+    m = _REF_RE.match(ref)
+    if not m:
+        return None
+    return int(m.group(2)) - 1, col_index(m.group(1))
+
+
+def make_ref(row: int, col: int) -> str:
+    s, c = "", col + 1
+    while c:
+        c, rem = divmod(c - 1, 26)
+        s = chr(65 + rem) + s
+    return f"{s}{row + 1}"
+
+
+# formula reference shifting (shared formulas)
+_STR_OR_SHEET = re.compile(r"(\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*')")
+_CELL_IN_FORMULA = re.compile(r"(?<![A-Za-z0-9_.\$])(\$?)([A-Z]{1,3})(\$?)(\d{1,7})(?![A-Za-z0-9_(])")
+
+
+def shift_formula(text: str, drow: int, dcol: int) -> str:
+    """Move the relative references of ``text`` by (drow, dcol), as a shared formula's child does."""
+    if not drow and not dcol:
+        return text
+
+    def move(m):
+        cabs, letters, rabs, digits = m.groups()
+        col = col_index(letters) if cabs else col_index(letters) + dcol
+        row = int(digits) - 1 if rabs else int(digits) - 1 + drow
+        if col < 0 or row < 0:
+            return "#REF!"
+        ref = make_ref(row, col)
+        m2 = re.match(r"([A-Z]+)(\d+)", ref)
+        return f"{cabs}{m2.group(1)}{rabs}{m2.group(2)}"
+
+    parts = _STR_OR_SHEET.split(text)
+    return "".join(p if i % 2 else _CELL_IN_FORMULA.sub(move, p) for i, p in enumerate(parts))
+
+
+# --------------------------------------------------------------------------- package structure
+
+
+@dataclass
+class SheetRef:
+    name: str
+    sheet_id: str | None
+    state: str  # visible | hidden | veryHidden
+    rid: str | None
+    part: str | None = None
+
+
+@dataclass
+class WorkbookInfo:
+    sheets: list[SheetRef]
+    structure_locked: bool
+    app: str | None
+    workbook_part: str
+    shared_strings_part: str | None = None
+    styles_part: str | None = None
+    package: Package | None = field(default=None, repr=False)
+    _names: dict | None = field(default=None, repr=False)
+
+    def sheet(self, name: str) -> SheetRef | None:
+        for s in self.sheets:
+            if s.name == name:
+                return s
+        return None
+
+    @property
+    def defined_names(self) -> dict[str, str]:
+        """Workbook-scoped defined names (name -> formula text), read on first use."""
+        if self._names is None:
+            self._names = read_defined_names(self.package, self.workbook_part) if self.package else {}
+        return self._names
+
+
+def _read_rels(pkg: Package, part: str) -> list[tuple[str, str, str]]:
+    """(Id, Type, resolved target) of the relationships of ``part``."""
+    folder, _, base = part.rpartition("/")
+    rels_part = f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
+    if pkg.find(rels_part) is None:
+        return []
+    out = []
+
+    def start(name, a):
+        if name == "Relationship" and a.get("TargetMode", "Internal") != "External":
+            out.append((a.get("Id", ""), a.get("Type", ""), resolve_target(part, a.get("Target", ""))))
+            if len(out) > pkg.limits.max_entries:
+                raise Unreadable("file.too_many_parts", count=len(out), limit=pkg.limits.max_entries)
+
+    parse_part(pkg, rels_part, start, lambda n: None)
+    return out
+
+
+def read_workbook_info(pkg: Package) -> WorkbookInfo:
+    """Sheets, defined names and protection from workbook.xml (found through the root rels)."""
+    wb_part = None
+    for _id, typ, target in _read_rels(pkg, ""):
+        if typ.endswith(REL_OFFICE_DOC):
+            wb_part = target
+            break
+    wb_part = wb_part if wb_part and pkg.find(wb_part) else "xl/workbook.xml"
+    stored = pkg.find(wb_part)
+    if stored is None:
+        names = pkg.names()
+        if pkg.find("word/document.xml"):
+            raise Unreadable("file.not_spreadsheet", what="Word 文档（.docx）")
+        if pkg.find("ppt/presentation.xml"):
+            raise Unreadable("file.not_spreadsheet", what="PowerPoint 演示文稿（.pptx）")
+        if pkg.find("mimetype") and pkg.find("content.xml"):
+            raise Unreadable("file.not_spreadsheet", what="OpenDocument 文件（如 .ods，请另存为 .xlsx）")
+        if any(n.lower().startswith("xl/") for n in names):
+            raise Unreadable("file.missing_part", part="xl/workbook.xml")
+        if names:
+            raise Unreadable("file.not_spreadsheet", what="一个普通的 zip 压缩包")
+        raise Unreadable("file.missing_part", part="xl/workbook.xml")
+    wb_part = stored
+
+    sheets: list[SheetRef] = []
+    state = {"locked": False, "app": None}
+    max_sheets = pkg.limits.max_sheets
+
+    def start(name, a):
+        if name == "sheet":
+            rid = None
+            for k, v in a.items():
+                if k.endswith(":id") or k == "id":
+                    rid = v
+                    break
+            sheets.append(SheetRef(a.get("name", ""), a.get("sheetId"), a.get("state", "visible"), rid))
+            if len(sheets) > max_sheets:
+                raise Unreadable("file.too_many_sheets", count=max_sheets, limit=max_sheets)
+        elif name == "workbookProtection":
+            state["locked"] = a.get("lockStructure") in TRUE
+        elif name == "fileVersion":
+            state["app"] = a.get("appName")
+
+    def end(name):
+        if name == "sheets":  # workbookProtection comes before; defined names are read on demand
+            raise _Stop
+
+    parse_part(pkg, wb_part, start, end)
+    info = WorkbookInfo(sheets, state["locked"], state["app"], wb_part, package=pkg)
+    by_id = {}
+    for rid, typ, target in _read_rels(pkg, wb_part):
+        by_id[rid] = target
+        if typ.endswith("/sharedStrings"):
+            info.shared_strings_part = target
+        elif typ.endswith("/styles"):
+            info.styles_part = target
+    for s in sheets:
+        s.part = by_id.get(s.rid)
+    if info.shared_strings_part is None and pkg.find("xl/sharedStrings.xml"):
+        info.shared_strings_part = "xl/sharedStrings.xml"
+    if info.styles_part is None and pkg.find("xl/styles.xml"):
+        info.styles_part = "xl/styles.xml"
+    return info
+
+
+def read_defined_names(pkg: Package, wb_part: str) -> dict[str, str]:
+    names: dict[str, str] = {}
+    state = {"dn": None, "buf": []}
+
+    def start(name, a):
+        if name == "definedName":
+            state["dn"] = None if "localSheetId" in a else a.get("name")
+            state["buf"] = []
+            if len(names) > pkg.limits.max_strings:
+                raise Unreadable("file.too_many_cells", sheet="定义的名称", limit=pkg.limits.max_strings)
+
+    def end(name):
+        if name == "definedName":
+            if state["dn"]:
+                names[state["dn"]] = "".join(state["buf"])
+            state["dn"] = None
+        elif name == "definedNames":
+            raise _Stop
+
+    def chars(data):
+        if state["dn"] is not None:
+            state["buf"].append(data)
+
+    parse_part(pkg, wb_part, start, end, chars)
+    return names
+
+
+# --------------------------------------------------------------------------- shared strings
+
+
+def read_shared_strings(pkg: Package, part: str | None) -> list[str]:
+    if not part or pkg.find(part) is None:
+        return []
+    out: list[str] = []
+    buf: list[str] = []
+    st = {"t": False, "rph": 0}
+    limit = pkg.limits.max_strings
+
+    def start(name, a):
+        if name == "t":
+            st["t"] = not st["rph"]
+        elif name == "si":
+            buf.clear()
+        elif name == "rPh":
+            st["rph"] += 1
+
+    def end(name):
+        if name == "t":
+            st["t"] = False
+        elif name == "si":
+            out.append("".join(buf))
+            if len(out) > limit:
+                raise Unreadable("file.too_many_cells", sheet="共享字符串", limit=limit)
+        elif name == "rPh":
+            st["rph"] -= 1
+
+    def chars(data):
+        if st["t"]:
+            buf.append(data)
+
+    parse_part(pkg, part, start, end, chars)
+    return out
+
+
+# --------------------------------------------------------------------------- styles
+
+_DATE_IDS = set(range(14, 23)) | {27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 45, 46, 47, 50, 51, 52, 53, 54, 55,
+                                  56, 57, 58}
+_QUOTED = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
+
+
+def _is_date_code(code: str) -> bool:
+    c = _QUOTED.sub("", code).lower()
+    return any(ch in c for ch in "ymd") and "general" not in c
+
+
+@dataclass
+class Styles:
+    locked: list[bool] = field(default_factory=list)
+    date: list[bool] = field(default_factory=list)
+
+    def is_locked(self, index: int) -> bool:
+        return self.locked[index] if 0 <= index < len(self.locked) else True
+
+    def is_date(self, index: int) -> bool:
+        return self.date[index] if 0 <= index < len(self.date) else False
+
+
+def read_styles(pkg: Package, part: str | None) -> Styles:
+    styles = Styles()
+    if not part or pkg.find(part) is None:
+        return styles
+    fmts: dict[int, str] = {}
+    style_xfs: list[bool | None] = []
+    xfs: list[list] = []  # [numFmtId, xfId, locked or None]
+    st = {"in": None, "cur": None}
+
+    def start(name, a):
+        if name == "xf" and st["in"]:
+            if len(xfs) + len(style_xfs) > pkg.limits.max_strings:
+                raise Unreadable("file.too_many_cells", sheet="样式", limit=pkg.limits.max_strings)
+            entry = [int(a.get("numFmtId", "0") or 0), int(a.get("xfId", "0") or 0), None]
+            st["cur"] = entry
+            (style_xfs if st["in"] == "cellStyleXfs" else xfs).append(entry)
+        elif name == "protection" and st["cur"] is not None:
+            st["cur"][2] = a.get("locked", "1") in TRUE
+        elif name in ("cellXfs", "cellStyleXfs"):
+            st["in"] = name
+        elif name == "numFmt":
+            try:
+                fmts[int(a.get("numFmtId", "-1"))] = a.get("formatCode", "")
+            except ValueError:
+                pass
+
+    def end(name):
+        if name == "xf":
+            st["cur"] = None
+        elif name in ("cellXfs", "cellStyleXfs"):
+            st["in"] = None
+            if name == "cellXfs":
+                raise _Stop
+
+    parse_part(pkg, part, start, end)
+    for num, xf_id, locked in xfs:
+        if locked is None:
+            parent = style_xfs[xf_id] if 0 <= xf_id < len(style_xfs) else None
+            locked = parent[2] if parent is not None and parent[2] is not None else True
+        styles.locked.append(locked)
+        styles.date.append(num in _DATE_IDS or (num in fmts and _is_date_code(fmts[num])))
+    return styles
+
+
+# --------------------------------------------------------------------------- worksheets
+
+_AFTER_MERGES = frozenset({
+    "phoneticPr", "conditionalFormatting", "dataValidations", "hyperlinks", "printOptions", "pageMargins",
+    "pageSetup", "headerFooter", "rowBreaks", "colBreaks", "customProperties", "cellWatches", "ignoredErrors",
+    "smartTags", "drawing", "legacyDrawing", "legacyDrawingHF", "picture", "oleObjects", "controls",
+    "webPublishItems", "tableParts", "extLst",
+})
+
+
+def style_index(s) -> int:
+    """The cellXfs index of a cell's raw s= attribute (0 when absent or invalid)."""
+    if not s:
+        return 0
+    try:
+        return int(s)
+    except ValueError:
+        return -1  # no such style: treated as locked (the default)
+
+
+@dataclass
+class Sheet:
+    name: str
+    cells: dict  # A1 -> (value, type, formula, style)
+    merges: list[str]
+    protected: bool
+    row_styles: dict[int, int]  # 0-based row -> style, rows with customFormat
+    col_styles: list[tuple[int, int, int]]  # (first col, last col, style), 0-based
+
+    def style_at(self, ref: str, row: int, col: int) -> int:
+        """The style of a cell, falling back to its row's, then its column's default."""
+        c = self.cells.get(ref)
+        if c is not None:
+            return style_index(c[STYLE])
+        if row in self.row_styles:
+            return self.row_styles[row]
+        for first, last, s in self.col_styles:
+            if first <= col <= last:
+                return s
+        return 0
+
+
+def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limits = DEFAULT_LIMITS) -> Sheet:
+    """Parse one worksheet part. Cells are ``(value, type, formula, style)`` tuples keyed by A1;
+    ``value`` is the text of <v> with shared and inline strings resolved, ``style`` the raw s= text."""
+    cells: dict[str, tuple] = {}
+    merges: list[str] = []
+    row_styles: dict[int, int] = {}
+    col_styles: list[tuple[int, int, int]] = []
+    shared: dict[str, tuple[int, int, str]] = {}
+    max_cells = limits.max_cells
+    max_elements = limits.max_elements
+    cur_ref = cur_t = cur_s = cur_v = cur_f = f_attrs = None
+    text = ""
+    collect = False
+    in_is = False
+    rph = 0
+    is_parts: list[str] = []
+    in_data = False
+    protected = False
+    row_no = -1
+    last_col = -1
+    last_ref = None
+    n = 0
+
+    def start(tag, a):
+        nonlocal cur_ref, cur_t, cur_s, cur_v, cur_f, f_attrs, collect, in_is, rph, in_data, protected
+        nonlocal row_no, last_col, last_ref, text, n
+        n += 1
+        if tag == "c":
+            r = a.get("r")
+            if r is None:  # allowed by the schema: the next column of the current row
+                if last_ref is not None:
+                    rc = split_ref(last_ref)
+                    last_col = rc[1] if rc else last_col
+                    last_ref = None
+                last_col += 1
+                r = make_ref(max(row_no, 0), last_col)
+            else:
+                last_ref = r
+            cur_ref = r
+            cur_t = a.get("t", "n")
+            cur_s = a.get("s")
+            cur_v = cur_f = None
+        elif tag == "v":
+            collect = True
+            text = ""
+            if n > max_elements:
+                raise Unreadable("file.too_many_cells", sheet=name, limit=max_elements)
+        elif tag == "f":
+            collect = True
+            text = ""
+            f_attrs = a if a else None
+        elif tag == "row":
+            r = a.get("r")
+            row_no = int(r) - 1 if r else row_no + 1
+            last_col = -1
+            last_ref = None
+            if a.get("customFormat") in TRUE and a.get("s"):
+                row_styles[row_no] = int(a["s"])
+            if n > max_elements:
+                raise Unreadable("file.too_many_cells", sheet=name, limit=max_elements)
+        elif tag == "t" and in_is:
+            collect = not rph
+            text = ""
+        elif tag == "is":
+            in_is = True
+            is_parts.clear()
+        elif tag == "rPh":
+            rph += 1
+        elif tag == "sheetData":
+            in_data = True
+        elif n > max_elements:
+            raise Unreadable("file.too_many_cells", sheet=name, limit=max_elements)
+        elif not in_data:
+            if tag == "col":
+                try:
+                    col_styles.append((int(a["min"]) - 1, int(a["max"]) - 1, int(a.get("style", "0") or 0)))
+                except (KeyError, ValueError):
+                    pass
+            elif tag == "mergeCell":
+                ref = a.get("ref")
+                if ref:
+                    merges.append(ref)
+            elif tag == "sheetProtection":
+                protected = a.get("sheet") in TRUE
+            elif tag in _AFTER_MERGES:
+                raise _Stop
+
+    def end(tag):
+        nonlocal cur_v, cur_f, collect, in_is, rph, in_data, f_attrs
+        if tag == "c":
+            t = cur_t
+            v = cur_v
+            if t == "s":
+                try:
+                    v = sst[int(v)]
+                except (TypeError, ValueError, IndexError):
+                    v = None
+            elif t == "inlineStr" and is_parts:
+                v = "".join(is_parts)
+                is_parts.clear()
+            cells[cur_ref] = (v, t, cur_f, cur_s)
+            if len(cells) > max_cells:
+                raise Unreadable("file.too_many_cells", sheet=name, limit=max_cells)
+        elif tag == "v":
+            cur_v = text
+            collect = False
+        elif tag == "f":
+            collect = False
+            f = text
+            if f_attrs is not None and f_attrs.get("t") == "shared":
+                si = f_attrs.get("si", "")
+                rc = split_ref(cur_ref) or (0, 0)
+                if f:
+                    shared[si] = (rc[0], rc[1], f)
+                elif si in shared:
+                    r0, c0, base = shared[si]
+                    f = shift_formula(base, rc[0] - r0, rc[1] - c0)
+            if f:
+                cur_f = f
+            f_attrs = None
+        elif tag == "t" and in_is:
+            if collect:
+                is_parts.append(text)
+            collect = False
+        elif tag == "is":
+            in_is = False
+        elif tag == "rPh":
+            rph -= 1
+        elif tag == "sheetData":
+            in_data = False
+
+    def chars(data):
+        nonlocal text
+        if collect:
+            text += data
+
+    parse_part(pkg, part, start, end, chars)
+    return Sheet(name, cells, merges, protected, row_styles, col_styles)
+
+
+# --------------------------------------------------------------------------- one call
+
+
+@dataclass
+class Workbook:
+    """What the importer needs from a package: structure, styles and the requested sheets."""
+
+    package: Package
+    info: WorkbookInfo
+    styles: Styles
+    shared_strings: list[str]
+    sheets: dict[str, Sheet] = field(default_factory=dict)
+
+    def load_sheet(self, name: str) -> Sheet:
+        """Parse sheet ``name`` (once); Unreadable when its part is missing."""
+        if name in self.sheets:
+            return self.sheets[name]
+        ref = self.info.sheet(name)
+        if ref is None:
+            raise KeyError(name)
+        if not ref.part or self.package.find(ref.part) is None:
+            raise Unreadable("file.missing_part", part=ref.part or f"（工作表「{name}」）")
+        sheet = read_sheet(self.package, self.package.find(ref.part), name, self.shared_strings, self.package.limits)
+        self.sheets[name] = sheet
+        return sheet
+
+
+def open_workbook(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Workbook:
+    """Check and open ``data``; sheets are parsed on demand with :meth:`Workbook.load_sheet`."""
+    pkg = Package(data, limits)
+    info = read_workbook_info(pkg)
+    sst = read_shared_strings(pkg, info.shared_strings_part)
+    styles = read_styles(pkg, info.styles_part)
+    return Workbook(pkg, info, styles, sst)
