@@ -9,6 +9,7 @@ with the error's code; no traceback reaches the user.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 import click
