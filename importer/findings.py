@@ -206,8 +206,11 @@ _kind("total.mismatch", "error", "合计不符",
       "{place}填写为 {actual}，按各项重新计算应为 {expected}",
       "请核对该合计及其各组成项", "A total given in JSON differs from the recomputation.")
 _kind("crossyear.skipped", "warning", "部分跨年度校验未执行",
-      "上年数据的格式为 {previous_format}，与本年 {format} 不同，以下跨年度校验无法对应、未执行：{rules}",
-      "请人工核对这些项目", "Cross-year rules whose keys are missing from last year's format.")
+      "上年数据的格式为 {previous_format}，与本年 {format} 不同，以下跨年度校验在上年格式中没有对应的数据、未执行：{rules}"
+      "（编号 {ids}）；已执行的跨年度校验：{ran}",
+      "请人工核对未执行的项目",
+      "Cross-year rules whose keys are missing from last year's format; the message names them "
+      "(title, labels, instance ids) and the cross-year rules that did run.")
 _kind("crossyear.not_previous_year", "warning", "上年数据年度不符",
       "作为上年数据的文件是 {actual} 年度，本年报告是 {year} 年度（应为 {expected} 年度）",
       "请确认 --previous 指定的是上一年度的报告", "--previous is not year - 1.")

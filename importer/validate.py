@@ -50,10 +50,8 @@ class Locator:
 
     def place(self, key: tuple) -> str:
         group = key[0]
-        if group == "narrative":
-            return f"文字材料「{self.label(key)}」"
-        if group == "cover":
-            return f"封面「{self.label(key)}」"
+        if group in ("narrative", "cover"):  # the sheet the field is typed on, named by the format
+            return f"{self.spec.sheets.get(group, '')}「{self.label(key)}」"
         try:
             heading = self.spec.table(group).heading
         except KeyError:
@@ -152,7 +150,8 @@ def validate_submission(spec, submission, previous=None, *, where: Locator | Non
     elif previous_values is not None:
         prev_vals = previous_values
 
-    skipped: list[str] = []
+    skipped: list = []  # cross-year rule instances that cannot run on last year's format
+    ran: list = []  # cross-year rule instances that did run (named when the formats differ)
     for ru, current, needed in _rule_info(compiled):
         if tainted and any(k in tainted for k in current):
             continue
@@ -160,7 +159,7 @@ def validate_submission(spec, submission, previous=None, *, where: Locator | Non
             if previous is None and prev_vals is None:
                 continue
             if prev_spec is None or (prev_spec is not spec and not all(_has_cell(prev_spec, r) for r in needed)):
-                skipped.append(ru.instance_id)
+                skipped.append(ru)
                 continue
             if previous is None and not all((r.table, r.row, r.column) in prev_vals for r in needed):
                 continue  # embedded last-year values incomplete (sheet removed: reported elsewhere)
@@ -170,14 +169,30 @@ def validate_submission(spec, submission, previous=None, *, where: Locator | Non
             return src.get((ref.table, ref.row, ref.column), 0) or 0
 
         ok, left, right = ru.evaluate(value_of)
+        if needed:
+            ran.append(ru)
         if not ok:
             findings.append(Finding(
                 rule=ru.id, severity=ru.severity, message=ru.message(left, right), table=ru.table, row=ru.row,
                 column=ru.column, expected=_num(right), actual=_num(left), fix=ru.fix, **where.rule(ru)))
     if skipped:
         findings.append(make("crossyear.skipped", previous_format=previous.format_id if previous else "",
-                             format=spec.id, rules="、".join(skipped)))
+                             format=spec.id, rules=_rule_list(skipped),
+                             ids="、".join(ru.instance_id for ru in skipped),
+                             ran=_rule_list(ran) if ran else "无"))
     return findings
+
+
+def _rule_list(instances) -> str:
+    """「title」（the labels of the repeated rows or columns）, once per rule, in spec order."""
+    groups: dict[str, tuple[str, list[str]]] = {}
+    for ru in instances:
+        _, labels = groups.setdefault(ru.id, (ru.title, []))
+        label = ru.row_label or ru.column_label
+        if label and label not in labels:
+            labels.append(label)
+    return "；".join(f"「{title}」" + (f"（{'、'.join(labels)}）" if labels else "")
+                    for title, labels in groups.values())
 
 
 def _num(v):

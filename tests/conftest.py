@@ -35,3 +35,21 @@ def all_format_ids():
     from xlsxgen.resources import format_dirs
 
     return sorted(format_dirs())
+
+
+def example_paths(fid: str) -> list[Path]:
+    """The example reports (canonical JSON in examples/) of format ``fid``, in file-name order."""
+    out = []
+    for p in sorted(EXAMPLES.glob("*.json")):
+        doc = json.loads(p.read_text(encoding="utf-8"))
+        if isinstance(doc, dict) and doc.get("format") == fid and "tables" in doc:
+            out.append(p)
+    return out
+
+
+def example_doc(fid: str) -> dict:
+    """The first example report of format ``fid`` (skips the test when the format has none)."""
+    paths = example_paths(fid)
+    if not paths:
+        pytest.skip(f"no example report for {fid} in examples/")
+    return json.loads(paths[0].read_text(encoding="utf-8"))

@@ -13,11 +13,14 @@ import pytest
 
 pytest.importorskip("importer.validate")
 
+from tests.conftest import all_format_ids, example_doc  # noqa: E402
 from xlsxgen import collect as collect_mod  # noqa: E402
 from xlsxgen.collect import build_overview, collect, write_outputs  # noqa: E402
+from xlsxgen.data import from_canonical_trusted  # noqa: E402
 from xlsxgen.demo import break_balance, simulate, type_over_total  # noqa: E402
 from xlsxgen.generate import build_workbook  # noqa: E402
 from xlsxgen.roster import distribute, read_roster, workbook_file_name  # noqa: E402
+from xlsxgen.spec import load_format  # noqa: E402
 from xlsxgen.store import Store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,9 +37,17 @@ A07,测试市庚局,X,部门
 """
 
 
-@pytest.fixture
-def cycle(tmp_path, spec2021, seed_submission):
-    """A GBK roster, generated workbooks, and an inbox filled in every way an agency can."""
+@pytest.fixture(params=all_format_ids())
+def cycle(request, tmp_path):
+    """A GBK roster, generated workbooks, and an inbox filled in every way an agency can.
+
+    Once per installed format version, in the year of its example report (examples/),
+    whose figures the simulated agencies scale and jitter.
+    """
+    spec2021 = load_format(request.param)  # every installed version (name kept from the 2021-only suite)
+    doc = example_doc(spec2021.id)
+    seed_submission = from_canonical_trusted(spec2021, doc)
+    YEAR = doc["year"]  # noqa: N806 - the module constant's name, for this format's year
     roster_path = tmp_path / "名单.csv"
     roster_path.write_bytes(ROSTER.encode("gbk"))
     roster = read_roster(roster_path)
@@ -71,7 +82,7 @@ def cycle(tmp_path, spec2021, seed_submission):
     (inbox / "~$lockfile.xlsx").write_bytes(b"\x00" * 165)  # Excel's lock file: ignored
     (inbox / "说明.txt").write_text("请查收", encoding="utf-8")
     return dict(tmp=tmp_path, roster=roster, roster_path=roster_path, db=db, inbox=inbox, subs=subs,
-                bad_key=bad_key, typed_where=typed_where)
+                bad_key=bad_key, typed_where=typed_where, spec=spec2021, year=YEAR)
 
 
 def independent_sum(spec, subs):
@@ -93,8 +104,9 @@ def read_sheet_rows(path, sheet):
     return rows
 
 
-def test_end_to_end(cycle, spec2021):
+def test_end_to_end(cycle):
     c = cycle
+    spec2021, YEAR = c["spec"], c["year"]  # noqa: N806
     result = collect(c["inbox"], db=c["db"], year=YEAR, roster_path=c["roster_path"], show_progress=False)
     assert result.files_seen == 7  # 6 workbooks + 1 broken, lock file and .txt ignored
     assert result.imported == 7
@@ -110,7 +122,7 @@ def test_end_to_end(cycle, spec2021):
 
     # feedback: one per agency with problems, every finding with sheet and cell
     names = sorted(p.name for p in outs.feedback)
-    assert len(names) == 3 and all(n.startswith("反馈单-2023-") for n in names)
+    assert len(names) == 3 and all(n.startswith(f"反馈单-{YEAR}-") for n in names)
     fb = read_sheet_rows(next(p for p in outs.feedback if "A05" in p.name), "反馈意见")
     text = json.dumps(fb, ensure_ascii=False)
     table = spec2021.table(c["bad_key"][0])
@@ -153,9 +165,12 @@ def test_end_to_end(cycle, spec2021):
     assert official.status == "ok"
     for key, v in expected.items():
         assert official.submission.values.get(key, 0) == pytest.approx(v)
+    assert official.spec.id == spec2021.id  # the sum is a workbook of the batch's own format version
     doc = json.loads(outs.sum_json.read_text(encoding="utf-8"))
-    assert doc["agency"]["name"] == "测试市"
+    assert doc["agency"]["name"] == "测试市" and doc["format"] == spec2021.id
     assert outs.drafts and all(p.exists() and p.stat().st_size > 0 for p in outs.drafts)
+    md = next(p for p in outs.drafts if p.suffix == ".md").read_text(encoding="utf-8")
+    assert [x[3:] for x in md.splitlines() if x.startswith("## ")] == [sec.heading for sec in spec2021.sections]
     assert outs.data_files == 4 and len(list(outs.data_dir.glob("*.json"))) == 4
     assert outs.overview.exists()
     ov_rows = read_sheet_rows(outs.overview, "报送情况")
@@ -164,6 +179,7 @@ def test_end_to_end(cycle, spec2021):
 
 def test_collect_is_idempotent(cycle):
     c = cycle
+    YEAR = c["year"]  # noqa: N806
     first = collect(c["inbox"], db=c["db"], year=YEAR, roster_path=c["roster_path"], show_progress=False)
     with Store.open(c["db"]) as s:
         before = [(r.id, r.sha256, r.status) for r in s.all_records()]
@@ -174,8 +190,9 @@ def test_collect_is_idempotent(cycle):
         assert [(r.id, r.sha256, r.status) for r in s.all_records()] == before
 
 
-def test_resubmission_and_history(cycle, spec2021):
+def test_resubmission_and_history(cycle):
     c = cycle
+    spec2021, YEAR = c["spec"], c["year"]  # noqa: N806
     collect(c["inbox"], db=c["db"], year=YEAR, roster_path=c["roster_path"], show_progress=False)
     # A05 corrects its balance error and sends the file again, under a new name
     inbox2 = c["tmp"] / "inbox2"
@@ -245,6 +262,7 @@ def test_rejections_and_readmission(tmp_path, spec2021, seed_submission):
 
 def test_interrupted_run_leaves_a_consistent_store_and_resumes(cycle, monkeypatch):
     c = cycle
+    YEAR = c["year"]  # noqa: N806
     real = collect_mod.process_file
     calls = {"n": 0}
 
@@ -270,6 +288,7 @@ def test_interrupted_run_leaves_a_consistent_store_and_resumes(cycle, monkeypatc
 
 def test_process_pool_gives_the_same_result(cycle, monkeypatch):
     c = cycle
+    YEAR = c["year"]  # noqa: N806
     monkeypatch.setattr(collect_mod, "MIN_FILES_FOR_POOL", 2)
     res = collect(c["inbox"], db=c["db"], year=YEAR, roster_path=c["roster_path"], show_progress=False, jobs=2)
     assert res.imported == 7
@@ -286,6 +305,7 @@ def run_cli(*args, cwd=None):
 
 def test_two_collect_runs_at_once(cycle):
     c = cycle
+    YEAR = c["year"]  # noqa: N806
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, "-m", "xlsxgen.cli", "collect", str(c["inbox"]), "--db", str(c["db"]), "--year",
            str(YEAR), "--roster", str(c["roster_path"]), "--quiet", "--jobs", "1"]
@@ -303,6 +323,7 @@ def test_two_collect_runs_at_once(cycle):
 
 def test_status_and_cli_errors(cycle):
     c = cycle
+    YEAR = c["year"]  # noqa: N806
     r = run_cli("collect", str(c["inbox"]), "--db", str(c["db"]), "--year", str(YEAR), "--roster",
                 str(c["roster_path"]), "--out-dir", str(c["tmp"] / "out"), "--quiet")
     assert r.returncode == 0, r.stderr
@@ -380,3 +401,97 @@ def test_cross_year(tmp_path, spec2021, seed_submission):
         assert any(f["rule"] in cross_ids and f["severity"] == "error" for f in cur["B2"].findings)
         assert not any(f["rule"] in cross_ids and f["severity"] == "error" for f in cur["B1"].findings)
         assert cur["B1"].usable
+
+
+def _batch(tmp_path, spec, year, base, codes=("L1", "L2")):
+    """A roster and an inbox of correctly filled workbooks of ``spec`` for ``year``."""
+    roster_path = tmp_path / "r.csv"
+    roster_path.write_text("代码,名称\n" + "".join(f"{c},{c}局\n" for c in codes), encoding="utf-8")
+    inbox = tmp_path / f"inbox-{year}"
+    inbox.mkdir()
+    subs = {}
+    for code in codes:
+        subs[code] = simulate(spec, base, year=year, agency_name=f"{code}局", agency_code=code, seed=code, factor=0.5)
+        (inbox / f"{code}.xlsx").write_bytes(build_workbook(spec, year=year, agency_name=f"{code}局",
+                                                            agency_code=code, data=subs[code]))
+    return roster_path, inbox, subs
+
+
+def test_collect_2019_format_in_a_later_year_needs_format(tmp_path):
+    """Agencies that kept the trial format until 2022: `collect --year 2022 --format gov-info-2019`."""
+    spec = load_format("gov-info-2019")
+    year = spec.years[1]
+    assert load_format("gov-info-2021").years[0] <= year  # the default for that year is the newer format
+    base = from_canonical_trusted(spec, example_doc(spec.id))
+    roster_path, inbox, subs = _batch(tmp_path, spec, year, base)
+    args = ["collect", str(inbox), "--year", str(year), "--roster", str(roster_path), "--quiet"]
+    r = run_cli(*args, "--db", str(tmp_path / "default.sqlite"))  # without --format: rejected, and told why
+    assert r.returncode == 0, r.stderr
+    assert "格式版本不符" in r.stdout
+    r = run_cli(*args, "--db", str(tmp_path / "c.sqlite"), "--format", spec.id, "--out-dir", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    with Store.open(tmp_path / "c.sqlite") as st:
+        assert {row.code: row.state for row in build_overview(st, year).rows} == {"L1": "ok", "L2": "ok"}
+    total = json.loads((tmp_path / "out" / f"汇总数据-{year}.json").read_text(encoding="utf-8"))
+    assert total["format"] == spec.id
+    for key, v in independent_sum(spec, subs.values()).items():
+        assert total["tables"][key[0]][key[1]][key[2]] == pytest.approx(v)
+    s = run_cli("status", "--db", str(tmp_path / "c.sqlite"), "--year", str(year), "--format", spec.id,
+                "--out-dir", str(tmp_path / "out2"))
+    assert s.returncode == 0, s.stderr
+    assert json.loads((tmp_path / "out2" / f"汇总数据-{year}.json").read_text(encoding="utf-8"))["format"] == spec.id
+
+
+def test_collect_across_format_versions_runs_the_shared_cross_year_rule(tmp_path):
+    """2020 collected in the trial format, 2021 in the 2021 format: 上年结转 is still checked against the store."""
+    from xlsxgen.demo import repair
+    from xlsxgen.rules import compile_spec, recompute_totals
+
+    old, new = load_format("gov-info-2019"), load_format("gov-info-2021")
+    year = old.years[0] + 1
+    db = tmp_path / "c.sqlite"
+    roster_path, inbox, y1 = _batch(tmp_path, old, year, from_canonical_trusted(old, example_doc(old.id)))
+    collect(inbox, db=db, year=year, roster_path=roster_path, show_progress=False, spec=old)
+
+    carried = [ru for ru in compile_spec(new).rules if ru.id == "cross_year.carried_over"]
+    assert carried and all(all(old.table(r.table).has_cell(r.row, r.column) for r in ru.refs if r.previous)
+                           for ru in carried)  # its keys exist in both versions
+
+    # generate --db: the new format's workbooks are prefilled from last year's data in the old format
+    import importer
+    from xlsxgen.roster import prefill_pairs
+
+    dist = distribute(new, year + 1, read_roster(roster_path), tmp_path / "dist2", db=db, show_progress=False)
+    assert dist.prefilled == len(y1)
+    for a, name, _ in dist.files:
+        got = importer.read_workbook((tmp_path / "dist2" / name).read_bytes(), name=name)
+        assert got.status == "ok" and got.spec.id == new.id, [f.message for f in got.findings]
+        assert not got.previous_values  # no last-year sheet: its figures would be in the other format
+        prev_vals = recompute_totals(old, dict(y1[a.code].values))
+        pairs = prefill_pairs(new)
+        assert pairs
+        for this, prev in pairs:
+            assert got.submission.values.get(this, 0) == prev_vals[prev]
+    inbox2 = tmp_path / "y2"
+    inbox2.mkdir()
+    seed = from_canonical_trusted(new, example_doc(new.id))
+    for code, prev_sub in y1.items():
+        sub = simulate(new, seed, year=year + 1, agency_name=f"{code}局", agency_code=code, seed=code + "y2",
+                       factor=0.5)
+        prev_vals = recompute_totals(old, dict(prev_sub.values))
+        pairs = [((ru.table, "carried_over", ru.column), ("applications", "carried_forward", ru.column))
+                 for ru in carried if ru.column != "total"]
+        for this, prev in pairs:
+            sub.values[this] = prev_vals[prev]
+        assert repair(new, sub.values, frozen={this for this, _ in pairs})
+        if code == "L2":
+            sub.values[pairs[0][0]] += 3
+        (inbox2 / f"{code}.xlsx").write_bytes(build_workbook(new, year=year + 1, agency_name=f"{code}局",
+                                                             agency_code=code, data=sub))
+    collect(inbox2, db=db, year=year + 1, roster_path=roster_path, show_progress=False, spec=new)
+    with Store.open(db) as st:
+        cur = {r.agency_code: r for r in st.current(year + 1)}
+    rules = {code: {f["rule"] for f in r.findings} for code, r in cur.items()}
+    assert "cross_year.carried_over" in rules["L2"] and cur["L2"].status == "invalid"
+    assert "cross_year.carried_over" not in rules["L1"] and cur["L1"].usable
+    assert all("crossyear.skipped" in r for r in rules.values())  # 现行有效件数 has no 2019 counterpart

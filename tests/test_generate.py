@@ -141,8 +141,19 @@ def test_defined_names_for_inputs_and_totals(generated):
             assert sheet == c.sheet and ref.replace("$", "") == c.address
 
 
-def test_live_checks_pass_on_consistent_data_and_fail_on_imbalance(spec2021, seed_submission):
-    data = build_workbook(spec2021, year=2023, agency_name="x", data=seed_submission)
+@pytest.fixture(params=all_format_ids())
+def example(request):
+    """(spec, submission) of each installed format's example report (examples/)."""
+    from tests.conftest import example_doc
+    from xlsxgen.data import from_canonical_trusted
+
+    spec = load_format(request.param)
+    return spec, from_canonical_trusted(spec, example_doc(spec.id))
+
+
+def test_live_checks_pass_on_consistent_data_and_fail_on_imbalance(example):
+    spec2021, seed_submission = example  # every installed format (names kept from the 2021-only suite)
+    data = build_workbook(spec2021, year=seed_submission.year, agency_name="x", data=seed_submission)
     wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     plan = build_plan(spec2021)
     (status,) = [c for c in plan.cells if c.role == "status"]
@@ -152,25 +163,31 @@ def test_live_checks_pass_on_consistent_data_and_fail_on_imbalance(spec2021, see
 
     bad = Submission(spec2021.id, values=dict(seed_submission.values))
     bad.values[("applications", "carried_forward", "natural_person")] += 2
-    wb = openpyxl.load_workbook(io.BytesIO(build_workbook(spec2021, year=2023, agency_name="x", data=bad)),
-                                data_only=True)
+    wb = openpyxl.load_workbook(io.BytesIO(build_workbook(spec2021, year=seed_submission.year, agency_name="x",
+                                                          data=bad)), data_only=True)
     texts = [wb[c.sheet][c.address].value for c in checks if c.style == "check_full"]
     failing = [t for t in texts if t != "通过"]
     assert len(failing) == 2  # the 自然人 column and the 总计 column
-    assert "「自然人」列不平衡" in failing[0] and "＝109" in failing[0] and "＝111" in failing[0]
+    v = seed_submission.values
+    left = v[("applications", "new_received", "natural_person")] + v[("applications", "carried_over", "natural_person")]
+    assert "「自然人」列不平衡" in failing[0] and f"＝{left}，" in failing[0] and f"＝{left + 2}" in failing[0]
     assert wb[status.sheet][status.address].value.startswith("有2项错误")
 
 
-def test_deterministic_bytes(spec2021, seed_submission):
-    a = build_workbook(spec2021, year=2023, agency_name="甲", data=seed_submission)
-    b = build_workbook(spec2021, year=2023, agency_name="甲", data=seed_submission)
+def test_deterministic_bytes(example):
+    spec2021, seed_submission = example
+    year = seed_submission.year
+    a = build_workbook(spec2021, year=year, agency_name="甲", data=seed_submission)
+    b = build_workbook(spec2021, year=year, agency_name="甲", data=seed_submission)
     assert a == b
-    c = build_workbook(spec2021, year=2023, agency_name="乙", data=seed_submission)
+    c = build_workbook(spec2021, year=year, agency_name="乙", data=seed_submission)
     assert a != c
 
 
-def test_no_inline_strings_and_short_sheet_names(spec2021):
-    data = build_workbook(spec2021, year=2024, agency_name="某某市某某局")
+@pytest.mark.parametrize("fid", all_format_ids())
+def test_no_inline_strings_and_short_sheet_names(fid):
+    spec2021 = load_format(fid)
+    data = build_workbook(spec2021, year=spec2021.years[0] + 1, agency_name="某某市某某局")
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         for name in z.namelist():
             if name.startswith("xl/worksheets/"):
@@ -215,3 +232,20 @@ def test_existing_output_survives_a_failed_write(tmp_path, monkeypatch):
     r = CliRunner().invoke(cli, ["generate", "--year", "2024", "--agency", "x", "-o", str(out)])
     assert r.exit_code != 0
     assert out.read_bytes() == b"old"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--year", "2020"], "gov-info-2019"),  # the only format covering 2020
+    (["--year", "2022"], "gov-info-2021"),  # both cover 2022: the newer one by default
+    (["--year", "2022", "--format", "gov-info-2019"], "gov-info-2019"),  # agencies that kept the trial format
+])
+def test_cli_generate_chooses_the_format_version(tmp_path, args, expected):
+    from importer import read_workbook
+
+    out = tmp_path / "f.xlsx"
+    r = CliRunner().invoke(cli, ["generate", *args, "--agency", "某某局", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert expected in r.output
+    res = read_workbook(out)
+    assert res.spec.id == expected and res.metadata["format_id"] == expected
+    assert not [f for f in res.findings if f.is_error]

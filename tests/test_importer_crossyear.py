@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from importer import load_source, read_json, validate_result
-from tests.conftest import all_format_ids
+from tests.conftest import ROOT, all_format_ids, example_paths
 from tests.hostile.data import random_submission
 from xlsxgen.cli import cli
-from xlsxgen.data import to_canonical
+from xlsxgen.data import from_canonical_trusted, to_canonical
 from xlsxgen.generate import build_workbook
 from xlsxgen.rules import compile_spec
 from xlsxgen.spec import load_format
@@ -127,3 +127,94 @@ def test_unreadable_previous_gives_exit_2_but_validates_the_rest(tmp_path, seed_
     r = CliRunner().invoke(cli, ["validate", str(tmp_path / "cur.json"), "--previous", str(tmp_path / "prev.xlsx")])
     assert r.exit_code == 2
     assert "跨年度校验未执行" in r.stdout and "cur.json" in r.stdout
+
+
+# ------------------------------------------------------------------ 2019 trial format → 2021 format
+
+
+def _cross_version_pair():
+    """(previous: the 2020 example in the 2019 trial format, current: a 2021 report in the 2021 format).
+
+    The current report is the seed's figures for the same (constructed) agency in 2021: its
+    上年结转 equals the example's 结转下年度 column by column, so the carried-over rule holds.
+    """
+    paths = example_paths("gov-info-2019")
+    if not paths:
+        pytest.skip("no example report in the 2019 trial format")
+    prev_path = paths[0]
+    prev = json.loads(prev_path.read_text(encoding="utf-8"))
+    seed = json.loads((ROOT / "examples" / "xingtai-2023.json").read_text(encoding="utf-8"))
+    cur = copy.deepcopy(seed)
+    cur["year"], cur["agency"] = prev["year"] + 1, prev["agency"]
+    cols = cur["tables"]["applications"]["carried_over"]
+    assert cols == prev["tables"]["applications"]["carried_forward"]  # the pair is built to agree
+    return prev_path, prev, cur
+
+
+def _skipped_and_ran(spec_cur, spec_prev):
+    """Instance ids of the current format's cross-year rules that cannot / can run on last year's format."""
+    skipped, ran = [], []
+    for ru in _cross_year_rules(spec_cur):
+        refs = [r for r in ru.refs if r.previous]
+        ok = all(r.table in {t.key for t in spec_prev.tables} and spec_prev.table(r.table).has_cell(r.row, r.column)
+                 for r in refs)
+        (ran if ok else skipped).append(ru)
+    return skipped, ran
+
+
+def test_cli_previous_in_the_2019_format_runs_carried_over_and_names_the_skipped(tmp_path):
+    prev_path, prev, cur = _cross_version_pair()
+    cur_spec, prev_spec = load_format(cur["format"]), load_format(prev["format"])
+    skipped, ran = _skipped_and_ran(cur_spec, prev_spec)
+    assert {ru.id for ru in skipped} == {"cross_year.in_force"}  # 现行有效件数 has no 2019 counterpart
+    assert {ru.id for ru in ran} == {"cross_year.carried_over"}
+
+    cur_path = _write(tmp_path / "cur.json", cur)
+    r = CliRunner().invoke(cli, ["validate", str(cur_path), "--previous", str(prev_path), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)["files"][0]
+    assert out["format"] == "gov-info-2021" and out["status"] == "ok"
+    findings = out["findings"]
+    assert [f["rule"] for f in findings] == ["crossyear.skipped"]
+    msg = findings[0]["message"]
+    assert findings[0]["severity"] == "warning"
+    assert prev_spec.id in msg and cur_spec.id in msg
+    skipped_part, ran_part = msg.split("已执行的跨年度校验", 1)
+    for ru in skipped:  # named by title, labels and instance id
+        assert ru.instance_id in skipped_part and ru.title in skipped_part and ru.row_label in skipped_part
+    for ru in ran:
+        assert ru.title in ran_part and ru.instance_id not in skipped_part
+
+    # the carried-over rule really ran: one figure off by one fails it (the balance still holds)
+    ap = cur["tables"]["applications"]
+    for row in ("carried_over", "granted", "total_processed"):  # the JSON states its totals: keep them right
+        for col in ("natural_person", "total"):
+            ap[row][col] += 1
+    _write(cur_path, cur)
+    r = CliRunner().invoke(cli, ["validate", str(cur_path), "--previous", str(prev_path), "--json"])
+    assert r.exit_code == 1, r.output
+    fired = [f for f in json.loads(r.stdout)["files"][0]["findings"] if f["rule"] == "cross_year.carried_over"]
+    assert [(f["column"], f["actual"], f["expected"]) for f in fired] == [
+        ("natural_person", ap["carried_over"]["natural_person"],
+         prev["tables"]["applications"]["carried_forward"]["natural_person"]),
+        ("total", ap["carried_over"]["total"], prev["tables"]["applications"]["carried_forward"]["total"]),
+    ]
+    assert {f["rule"] for f in json.loads(r.stdout)["files"][0]["findings"]} == {"cross_year.carried_over",
+                                                                                 "crossyear.skipped"}
+
+
+def test_previous_2019_workbook_with_current_2021_workbook(tmp_path):
+    """Both years as filled workbooks: each one's format is read from the file itself."""
+    prev_path, prev, cur = _cross_version_pair()
+    paths = {}
+    for name, doc in (("prev", prev), ("cur", cur)):
+        spec = load_format(doc["format"])
+        sub = from_canonical_trusted(spec, doc)
+        paths[name] = tmp_path / f"{name}.xlsx"
+        paths[name].write_bytes(build_workbook(spec, year=sub.year, agency_name=sub.agency_name,
+                                               agency_code=sub.agency_code, data=sub))
+    res = load_source(paths["cur"], previous=paths["prev"])
+    assert res.spec.id == cur["format"]
+    assert [f.rule for f in res.findings] == ["crossyear.skipped"]
+    r = CliRunner().invoke(cli, ["validate", str(paths["cur"]), "--previous", str(paths["prev"]), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["files"][0]["format"] == cur["format"]

@@ -51,6 +51,7 @@ def test_metadata_read(filled):
 def test_lost_metadata_but_labels_match_is_read_with_a_warning(filled):
     spec, sub, data = filled
     res = validate_result(read_workbook(openpyxl_edit(data, lambda wb: wb.remove(wb[META_SHEET]))))
+    assert res.spec.id == spec.id  # the version is recognised by its labels (the versions share most of them)
     assert _codes(res) == ["identity.no_metadata"]
     assert res.findings[0].severity == "warning" and res.status == "ok"
     # agency and year come from the locked cover fields
@@ -115,3 +116,26 @@ def test_workbook_of_another_installed_format_is_read_as_that_format():
         data = build_workbook(spec, year=sub.year, agency_name="甲", data=sub)
         res = read_workbook(data)
         assert res.spec.id == fid and res.findings == []
+
+
+@pytest.mark.parametrize("lose_metadata", [False, True])
+def test_cli_validate_names_the_version_read_from_the_file(filled, tmp_path, lose_metadata):
+    """`xlsxgen validate f.xlsx` has no --format: the version comes from the file (metadata, else labels)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from xlsxgen.cli import cli
+
+    spec, sub, data = filled
+    if lose_metadata:
+        data = openpyxl_edit(data, lambda wb: wb.remove(wb[META_SHEET]))
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(data)
+    r = CliRunner().invoke(cli, ["validate", str(path), "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)["files"][0]
+    assert out["format"] == spec.id and out["year"] == sub.year
+    assert [f["rule"] for f in out["findings"]] == (["identity.no_metadata"] if lose_metadata else [])
+    r = CliRunner().invoke(cli, ["validate", str(path)])
+    assert f"格式 {spec.id}" in r.output

@@ -173,3 +173,13 @@ def test_utf16_and_bom_are_fine(doc):
     text = json.dumps(d, ensure_ascii=False)
     assert read_json(text.encode("utf-16")).findings == []
     assert read_json(b"\xef\xbb\xbf" + text.encode("utf-8")).findings == []
+
+
+def test_missing_format_is_inferred_from_the_keys(doc):
+    """Data without "format" is read with the installed version whose keys it uses (and the gap reported)."""
+    spec, d = doc
+    x = copy.deepcopy(d)
+    del x["format"]
+    res = _load(x)
+    assert res.spec.id == spec.id
+    assert _codes(res) == ["json.missing_field"]

@@ -9,21 +9,12 @@ from click.testing import CliRunner
 
 from importer import load_source, read_json, read_workbook, validate_result
 from importer.fill import fill_workbook
-from tests.conftest import EXAMPLES, all_format_ids
+from tests.conftest import all_format_ids, example_paths
 from tests.hostile.data import random_submission
 from xlsxgen.cli import cli
 from xlsxgen.data import from_canonical_trusted, to_canonical
 from xlsxgen.generate import build_workbook
 from xlsxgen.spec import load_format
-
-
-def _examples_for(fid):
-    out = []
-    for p in sorted(EXAMPLES.glob("*.json")):
-        doc = json.loads(p.read_text(encoding="utf-8"))
-        if isinstance(doc, dict) and doc.get("format") == fid and "tables" in doc:
-            out.append(p)
-    return out
 
 
 def _blank(spec, sub, previous=None) -> bytes:
@@ -55,7 +46,7 @@ def _cli_round_trip(tmp_path, blank: bytes, doc: dict, previous_json=None):
 
 @pytest.mark.parametrize("fid", all_format_ids())
 def test_seed_examples_round_trip(fid, tmp_path):
-    examples = _examples_for(fid)
+    examples = example_paths(fid)
     if not examples:
         pytest.skip(f"no example data for {fid}")
     spec = load_format(fid)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import all_format_ids, example_doc, example_paths
 from xlsxgen.cli import cli
 from xlsxgen.data import from_canonical_trusted
 from xlsxgen.errors import SpecError
@@ -24,7 +25,6 @@ from xlsxgen.render.filters import cn, num, pct
 ROOT = Path(__file__).resolve().parent.parent
 SEED_JSON = ROOT / "examples" / "xingtai-2023.json"
 SEED_TEXT = ROOT.parent / "shared" / "seeds" / "xingtai-2023-annual-report.txt"
-REPORT_TEMPLATES = ROOT / "templates" / "gov-info-2021" / "report"
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -38,8 +38,10 @@ def _doc(seed_doc, **changes):
 
 
 def _render(spec, doc, fmt="html", previous=None, templates_dir=None):
+    from xlsxgen.spec import load_format
+
     sub = from_canonical_trusted(spec, doc)
-    prev = from_canonical_trusted(spec, previous) if previous is not None else None
+    prev = from_canonical_trusted(load_format(previous["format"]), previous) if previous is not None else None
     return render_report(spec, sub, fmt, previous=prev, templates_dir=templates_dir)
 
 
@@ -156,30 +158,63 @@ def seed_html(spec2021, seed_doc):
     return html, warnings
 
 
-@pytest.fixture(scope="module")
-def previous_doc(seed_doc):
-    """A consistent 2022 report whose 结转下年度 is the seed's 上年结转 (new applications: 200)."""
-    prev = copy.deepcopy(seed_doc)
-    prev["year"] = seed_doc["year"] - 1
+class Case:
+    """An installed format with its example report (examples/), rendered once as HTML."""
+
+    def __init__(self, fid):
+        from xlsxgen.spec import load_format
+
+        self.spec = load_format(fid)
+        self.doc = example_doc(fid)
+        self.html, self.warnings = _render(self.spec, self.doc, "html")
+
+    def __repr__(self):
+        return self.spec.id
+
+
+@pytest.fixture(scope="module", params=all_format_ids())
+def case(request):
+    """Every installed format, each with its example report: the suites below run for each version."""
+    return Case(request.param)
+
+
+def _previous_of(doc):
+    """A consistent report of the year before ``doc`` whose 结转下年度 is ``doc``'s 上年结转.
+
+    Every input of table 三 is zero except: new applications as in ``doc`` (the natural
+    person's lowered by 25), granted = new − carried forward.
+    """
+    prev = copy.deepcopy(doc)
+    prev["year"] = doc["year"] - 1
     ap = prev["tables"]["applications"]
+    cur = doc["tables"]["applications"]
     for col in list(ap["new_received"]):
         for row in ap:
             ap[row][col] = 0
-        ap["carried_forward"][col] = seed_doc["tables"]["applications"]["carried_over"][col]
-    ap["new_received"]["natural_person"] = 82
-    for col in ("commercial_enterprise", "research_institution", "legal_service_agency", "other_org"):
-        ap["new_received"][col] = seed_doc["tables"]["applications"]["new_received"][col]
+        ap["carried_forward"][col] = cur["carried_over"][col]
+    for col in list(ap["new_received"]):
+        if col != "total":
+            ap["new_received"][col] = cur["new_received"][col]
+    ap["new_received"]["natural_person"] = cur["new_received"]["natural_person"] - 25
     for col in list(ap["new_received"]):
         if col != "total":
             ap["granted"][col] = ap["new_received"][col] - ap["carried_forward"][col]
+            assert ap["granted"][col] >= 0
     return prev
+
+
+@pytest.fixture(scope="module")
+def previous_doc(seed_doc):
+    """A consistent 2022 report whose 结转下年度 is the seed's 上年结转 (new applications: 200)."""
+    return _previous_of(seed_doc)
 
 
 # ---------------------------------------------------------------------------- HTML: the statutory tables
 
 
-def test_html_tables_reproduce_every_statutory_cell(spec2021, seed_doc, seed_html):
-    page = _parse(seed_html[0])
+def test_html_tables_reproduce_every_statutory_cell(case):
+    spec2021, seed_doc = case.spec, case.doc  # every installed format (names kept from the 2021-only suite)
+    page = _parse(case.html)
     assert set(page.tables) == {t.key for t in spec2021.tables}
     for table in spec2021.tables:
         layout = build_layout(table)
@@ -245,31 +280,35 @@ def test_html_tables_agree_with_the_published_report(spec2021, seed_html):
     assert checked == 6 + 25
 
 
-def test_amounts_print_without_trailing_zeros(spec2021, seed_doc):
-    doc = copy.deepcopy(seed_doc)
-    doc["tables"]["active_disclosure"]["fees"]["amount"] = 12.3400
-    doc["tables"]["active_disclosure"]["rules"]["issued"] = 3.0
-    page = _parse(_render(spec2021, doc)[0])
-    cells = {c["data_cell"]: c["text"] for r in page.tables["active_disclosure"] for c in r if c["tag"] == "td"}
-    assert cells["fees.amount"] == "12.34"
-    assert cells["rules.issued"] == "3"
+def test_amounts_print_without_trailing_zeros(case):
+    doc = copy.deepcopy(case.doc)
+    kinds = {(t.key, rk, ck): t.kinds[(rk, ck)] for t in case.spec.tables for rk, ck in t.input_cells()}
+    amount = next(k for k, kind in kinds.items() if kind == "amount")
+    count = next(k for k, kind in kinds.items() if kind == "count" and k[0] == amount[0])
+    doc["tables"][amount[0]][amount[1]][amount[2]] = 12.3400
+    doc["tables"][count[0]][count[1]][count[2]] = 3.0
+    page = _parse(_render(case.spec, doc)[0])
+    cells = {c["data_cell"]: c["text"] for r in page.tables[amount[0]] for c in r if c["tag"] == "td"}
+    assert cells[f"{amount[1]}.{amount[2]}"] == "12.34"
+    assert cells[f"{count[1]}.{count[2]}"] == "3"
 
 
 # ---------------------------------------------------------------------------- HTML: outline and sentences
 
 
-def test_title_and_section_headings_come_from_the_spec(spec2021, seed_doc, seed_html):
-    page = _parse(seed_html[0])
-    title = spec2021.report_title.replace("{agency}", seed_doc["agency"]["name"]).replace(
-        "{year}", str(seed_doc["year"])
-    )
+def test_title_and_section_headings_come_from_the_spec(case):
+    spec, doc = case.spec, case.doc
+    page = _parse(case.html)
+    title = spec.report_title.replace("{agency}", doc["agency"]["name"]).replace("{year}", str(doc["year"]))
     assert [t for tag, t in page.headings if tag == "h1"] == [title]
-    assert [t for tag, t in page.headings if tag == "h2"] == [s.heading for s in spec2021.sections]
-    assert f"{seed_doc['year']}年1月1日至12月31日" in seed_html[0]
+    assert [t for tag, t in page.headings if tag == "h2"] == [s.heading for s in spec.sections]
+    assert f"{doc['year']}年1月1日至12月31日" in case.html
+    assert f"《{spec.title}》（{spec.basis}）" in case.html  # the opening names the format's own basis
 
 
-def test_generated_sentences_state_the_seed_figures(seed_doc, seed_html):
-    page = _parse(seed_html[0])
+def test_generated_sentences_state_the_example_figures(case):
+    seed_doc = case.doc
+    page = _parse(case.html)
     text = _generated_text(page)
     ap = seed_doc["tables"]["applications"]
     rv = seed_doc["tables"]["review_litigation"]["review"]
@@ -288,8 +327,12 @@ def test_generated_sentences_state_the_seed_figures(seed_doc, seed_html):
     # each sentence names the cells it used, and they are real cells
     first = next(g for g in page.generated if "结转下年度" in g["text"])
     assert {"applications.new_received.total", "applications.carried_forward.total"} <= set(first["cells"])
-    assert "<!-- 数据来源[" in seed_html[0]
-    assert seed_html[1] == []  # the seed is complete and valid
+    assert "<!-- 数据来源[" in case.html
+    assert case.warnings == []  # the example is complete and valid
+    # every source named by a sentence is a cell of the format
+    cells = {f"{t.key}.{rk}.{ck}" for t in case.spec.tables for rk, ck in t.cells}
+    used = {c for g in page.generated for c in g["cells"]}
+    assert used and used <= cells | {f"narrative.{f.key}" for f in case.spec.narrative_fields}
 
 
 def test_generated_sentences_agree_with_the_seed_prose(seed_doc, seed_html):
@@ -312,12 +355,13 @@ def test_generated_sentences_agree_with_the_seed_prose(seed_doc, seed_html):
     assert "实际收取信息处理费" not in seed_html[0]
 
 
-def test_year_over_year_sentence_with_previous(spec2021, seed_doc, previous_doc):
+def test_year_over_year_sentence_with_previous(case):
+    spec2021, seed_doc, previous_doc = case.spec, case.doc, _previous_of(case.doc)
     html, warnings = _render(spec2021, seed_doc, "html", previous=previous_doc)
     page = _parse(html)
     cur = seed_doc["tables"]["applications"]["new_received"]["total"]
     prev = from_canonical_trusted(spec2021, previous_doc).value("applications", "new_received", "total")
-    assert prev == 200 and cur > prev  # totals are recomputed on loading
+    assert prev == cur - 25  # totals are recomputed on loading
     rate = (cur - prev) / prev * 100
     yoy = next(g for g in page.generated if "同比" in g["text"])
     assert f"同比增长{round(rate, 1):g}%" in yoy["text"]
@@ -327,23 +371,112 @@ def test_year_over_year_sentence_with_previous(spec2021, seed_doc, previous_doc)
     assert "同比" not in _generated_text(_parse(_render(spec2021, seed_doc)[0]))
 
 
-def test_cross_year_mismatch_blocks_the_sentence(spec2021, seed_doc, previous_doc):
-    prev = copy.deepcopy(previous_doc)
+def test_cross_year_mismatch_blocks_the_sentence(case):
+    spec2021, seed_doc = case.spec, case.doc
+    prev = _previous_of(seed_doc)
+    html, warnings = _render(spec2021, seed_doc, "html", previous=prev)
+    carried = f"上年结转{seed_doc['tables']['applications']['carried_over']['total']}件"
+    assert carried in _generated_text(_parse(html)) and not any(w.startswith("校验错误") for w in warnings)
     ap = prev["tables"]["applications"]
     ap["carried_forward"]["natural_person"] += 1
     ap["granted"]["natural_person"] -= 1
     html, warnings = _render(spec2021, seed_doc, "html", previous=prev)
-    assert any("跨年度" in w for w in warnings)
+    assert any(w.startswith("校验错误") and "跨年度" in w for w in warnings)
     text = _generated_text(_parse(html))
-    assert "上年结转2件" not in text
+    assert carried not in text
     assert "未通过校验" in html
+
+
+@pytest.mark.parametrize(("change", "wording"), [(-3, "本年减少3项"), (5, "本年增加5项"), (0, "本年无增减")])
+def test_2019_sentences_follow_its_own_table_two(change, wording):
+    """The trial format's table 二 (新制作/新公开/对外公开总数量; 上一年项目数量 + 本年增/减; 政府集中采购)."""
+    from xlsxgen.spec import load_format
+
+    spec = load_format("gov-info-2019")
+    doc = copy.deepcopy(example_doc(spec.id))
+    a = doc["tables"]["active_disclosure"]
+    a["licensing"]["change"] = change
+    html, warnings = _render(spec, doc, "html")
+    assert warnings == []
+    text = _generated_text(_parse(html))
+    assert f"行政许可事项上一年{a['licensing']['previous_items']}项、{wording}" in text
+    nd = a["normative_documents"]
+    assert f"新制作规范性文件{nd['new_made']}件" in text and f"新公开规范性文件{nd['new_published']}件" in text
+    assert f"对外公开规章{a['rules']['total_published']}件、规范性文件{nd['total_published']}件" in text
+    pr = a["procurement"]
+    assert f"政府集中采购项目{pr['procurement_items']}个，采购总金额{_fmt(pr['procurement_amount'])}元" in text
+    assert f"行政许可决定{a['licensing']['decisions']}件" in text
+    # nothing of the 2021 wording: its table 二 columns, the fee amount in 万元, the fee sentence of 六
+    for word in ("制发", "废止", "现行有效", "万元"):
+        assert word not in text, word
+    assert "信息处理费" not in html
+    a["procurement"] = {"procurement_items": 0, "procurement_amount": 0}
+    assert "本年度无政府集中采购项目" in _generated_text(_parse(_render(spec, doc, "html")[0]))
+
+
+def test_workbook_source_renders_like_its_json(case, tmp_path):
+    """A filled workbook of either version is recognised by the importer and renders as its JSON does."""
+    from xlsxgen.generate import build_workbook
+
+    sub = from_canonical_trusted(case.spec, case.doc)
+    path = tmp_path / "filled.xlsx"
+    path.write_bytes(build_workbook(case.spec, year=sub.year, agency_name=sub.agency_name,
+                                    agency_code=sub.agency_code, data=sub))
+    result = CliRunner().invoke(cli, ["render", str(path), "--format", "html"])
+    assert result.exit_code == 0, result.output
+    page, expected = _parse(result.stdout), _parse(case.html)
+    assert page.tables == expected.tables and page.headings == expected.headings
+    assert [g["text"] for g in page.generated] == [g["text"] for g in expected.generated]
+
+
+def _cross_version_pair(seed_doc):
+    """Last year in the 2019 trial format (the 2020 example); this year the seed's figures in 2021."""
+    prev = example_doc("gov-info-2019")
+    cur = copy.deepcopy(seed_doc)
+    cur["year"], cur["agency"] = prev["year"] + 1, prev["agency"]
+    assert cur["tables"]["applications"]["carried_over"] == prev["tables"]["applications"]["carried_forward"]
+    return prev, cur
+
+
+def test_previous_year_in_another_format_version(spec2021, seed_doc, tmp_path):
+    """同比 and cross-year checks use what both versions have; what last year's format lacks is a placeholder."""
+    prev, cur = _cross_version_pair(seed_doc)
+    html, warnings = _render(spec2021, cur, "html", previous=prev)
+    page = _parse(html)
+    yoy = next(g for g in page.generated if "同比" in g["text"])
+    assert f"（上年{prev['tables']['applications']['new_received']['total']}件）" in yoy["text"]
+    assert f"（上年{prev['tables']['applications']['total_processed']['total']}件）" in yoy["text"]
+    assert "previous.applications.total_processed.total" in yoy["cells"]
+    in_force = next(d for d in spec2021.rules if d.id == "cross_year.in_force")
+    carried = next(d for d in spec2021.rules if d.id == "cross_year.carried_over")
+    assert [w for w in warnings if "未执行" in w] and all(in_force.title in w for w in warnings if "未执行" in w)
+    assert not any(carried.title in w for w in warnings)  # ran, and holds
+    # it really ran: last year's 结转 off by one blocks the sentences that use this year's 上年结转
+    wrong = copy.deepcopy(prev)
+    wrong["tables"]["applications"]["carried_forward"]["natural_person"] += 1
+    wrong["tables"]["applications"]["granted"]["natural_person"] -= 1
+    html2, warnings2 = _render(spec2021, cur, "html", previous=wrong)
+    assert any(carried.title in w for w in warnings2) and "未通过校验" in html2
+    # a template asking for a figure last year's format does not have gets a placeholder, not a number
+    (tmp_path / "opening.j2").write_text(
+        "{% call generated() %}上年现行有效规章{{ prev.data.active_disclosure.rules.in_force }}件。{% endcall %}\n",
+        encoding="utf-8")
+    md, warnings3 = _render(spec2021, cur, "md", previous=prev, templates_dir=tmp_path)
+    assert "上年现行有效规章" not in md and "【待补充：缺少数据" in md
+    # the command accepts it, saying that the versions differ
+    (tmp_path / "cur.json").write_text(json.dumps(cur, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "prev.json").write_text(json.dumps(prev, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["render", str(tmp_path / "cur.json"), "--previous", str(tmp_path / "prev.json"),
+                                      "--format", "md"])
+    assert result.exit_code == 0, result.output
+    assert prev["format"] in result.output and "同比" in result.output
 
 
 # ---------------------------------------------------------------------------- missing and invalid data
 
 
-def test_missing_narrative_becomes_placeholder_and_warning(spec2021, seed_doc):
-    doc = copy.deepcopy(seed_doc)
+def test_missing_narrative_becomes_placeholder_and_warning(case):
+    spec2021, doc = case.spec, copy.deepcopy(case.doc)
     del doc["narrative"]["overview_platform"]
     doc["narrative"]["problems"] = "  "
     md, warnings = _render(spec2021, doc, "md")
@@ -355,15 +488,15 @@ def test_missing_narrative_becomes_placeholder_and_warning(spec2021, seed_doc):
     assert any(m.startswith("【待补充：（四）平台建设") for m in page.marks)
 
 
-def test_missing_cell_gives_placeholders_not_numbers(spec2021, seed_doc):
-    doc = copy.deepcopy(seed_doc)
+def test_missing_cell_gives_placeholders_not_numbers(case):
+    spec2021, doc = case.spec, copy.deepcopy(case.doc)
     del doc["tables"]["applications"]["granted"]["natural_person"]
     html, warnings = _render(spec2021, doc, "html")
     page = _parse(html)
     cells = {c["data_cell"]: c["text"] for r in page.tables["applications"] for c in r if c["tag"] == "td"}
     assert cells["granted.natural_person"] == "【待补充】"
     assert cells["total_processed.total"] == "【待补充】"  # a total of a missing input is missing too
-    assert cells["granted.research_institution"] == "11"
+    assert cells["granted.research_institution"] == _fmt(doc["tables"]["applications"]["granted"]["research_institution"])
     text = _generated_text(page)
     assert "办结" not in text  # the sentences that need the missing total are placeholders
     assert any("没有数据" in w for w in warnings)
@@ -371,16 +504,18 @@ def test_missing_cell_gives_placeholders_not_numbers(spec2021, seed_doc):
     assert not any("勾稽关系" in w for w in warnings)  # not reported as an imbalance
 
 
-def test_invalid_data_never_reaches_a_sentence(spec2021, seed_doc):
-    doc = copy.deepcopy(seed_doc)
-    doc["tables"]["applications"]["new_received"]["natural_person"] = 108
+def test_invalid_data_never_reaches_a_sentence(case):
+    spec2021, doc = case.spec, copy.deepcopy(case.doc)
+    ap = doc["tables"]["applications"]
+    ap["new_received"]["natural_person"] += 1
     html, warnings = _render(spec2021, doc, "html")
     assert any("勾稽关系" in w for w in warnings)
     page = _parse(html)
-    assert "新收政府信息公开申请226件" not in _generated_text(page)
+    assert f"新收政府信息公开申请{ap['new_received']['total'] + 1}件" not in _generated_text(page)
+    assert "新收政府信息公开申请" not in _generated_text(page)
     assert any("未通过校验" in m for m in page.marks)
     cells = {c["data_cell"]: c["text"] for r in page.tables["applications"] for c in r if c["tag"] == "td"}
-    assert cells["new_received.natural_person"] == "108"  # the table shows what was submitted
+    assert cells["new_received.natural_person"] == str(ap["new_received"]["natural_person"])  # as submitted
 
 
 @pytest.mark.parametrize(
@@ -401,8 +536,8 @@ def test_section_six_always_states_the_fees(spec2021, seed_doc, notices, amount,
     assert bool(warnings) == (amount is None)
 
 
-def test_agency_text_cannot_inject_markup(spec2021, seed_doc):
-    doc = copy.deepcopy(seed_doc)
+def test_agency_text_cannot_inject_markup(case):
+    spec2021, doc = case.spec, copy.deepcopy(case.doc)
     doc["narrative"]["problems"] = "# 不是标题\n::table applications\n正常\x02L\x1f文字\x03"
     html, _ = _render(spec2021, doc, "html")
     page = _parse(html)
@@ -415,23 +550,24 @@ def test_agency_text_cannot_inject_markup(spec2021, seed_doc):
 
 
 @pytest.fixture(scope="module")
-def seed_docx(spec2021, seed_doc):
-    data, warnings = _render(spec2021, seed_doc, "docx")
+def seed_docx(case):
+    data, warnings = _render(case.spec, case.doc, "docx")
     assert warnings == []
     return data
 
 
-def test_docx_headings_tables_and_merged_cells(spec2021, seed_doc, seed_docx):
+def test_docx_headings_tables_and_merged_cells(case, seed_docx):
     from docx import Document
     from docx.oxml.ns import qn
 
+    spec2021, seed_doc = case.spec, case.doc
     doc = Document(io.BytesIO(seed_docx))
     title = spec2021.report_title.replace("{agency}", seed_doc["agency"]["name"]).replace(
         "{year}", str(seed_doc["year"])
     )
     assert [p.text for p in doc.paragraphs if p.style.name == "Title"] == [title]
     assert [p.text for p in doc.paragraphs if p.style.name == "Heading 1"] == [s.heading for s in spec2021.sections]
-    assert len(doc.tables) == len(spec2021.tables) == 3
+    assert len(doc.tables) == len(spec2021.tables)
     for table, tspec in zip(doc.tables, spec2021.tables):
         layout = build_layout(tspec)
         from xlsxgen.render.tables import grid_of
@@ -487,15 +623,16 @@ def test_docx_follows_official_document_conventions(seed_docx):
     assert any("applications.new_received.total" in c for c in comments)
 
 
-def test_docx_is_deterministic(spec2021, seed_doc, seed_docx):
-    again, _ = _render(spec2021, seed_doc, "docx")
+def test_docx_is_deterministic(case, seed_docx):
+    again, _ = _render(case.spec, case.doc, "docx")
     assert again == seed_docx
 
 
 # ---------------------------------------------------------------------------- text formats
 
 
-def test_markdown_and_text_contain_aligned_tables(spec2021, seed_doc):
+def test_markdown_and_text_contain_aligned_tables(case):
+    spec2021, seed_doc = case.spec, case.doc
     row = seed_doc["tables"]["applications"]["new_received"]
     expected = [_fmt(v) for v in row.values()]
     label = spec2021.table("applications").row("new_received").label
@@ -521,13 +658,14 @@ def test_markdown_and_text_contain_aligned_tables(spec2021, seed_doc):
 # ---------------------------------------------------------------------------- templates
 
 
-def test_templates_dir_overrides_the_wording(spec2021, seed_doc, tmp_path):
+def test_templates_dir_overrides_the_wording(case, tmp_path):
     custom = tmp_path / "tpl"
-    shutil.copytree(REPORT_TEMPLATES, custom)
+    shutil.copytree(case.spec.folder / "report", custom)
     overview = custom / "overview.j2"
     overview.write_text(overview.read_text(encoding="utf-8").replace("全年新收", "本年度共收到"), encoding="utf-8")
-    html, _ = _render(spec2021, seed_doc, "html", templates_dir=custom)
-    assert "本年度共收到政府信息公开申请225件" in html
+    html, _ = _render(case.spec, case.doc, "html", templates_dir=custom)
+    total = case.doc["tables"]["applications"]["new_received"]["total"]
+    assert f"本年度共收到政府信息公开申请{total}件" in html
     assert "全年新收" not in html
 
 
@@ -583,16 +721,24 @@ def test_filters():
 # ---------------------------------------------------------------------------- the command
 
 
-def test_cli_renders_every_format(tmp_path):
+@pytest.mark.parametrize("fid", all_format_ids())
+def test_cli_renders_every_format(fid, tmp_path):
+    from xlsxgen.spec import load_format
+
+    paths = example_paths(fid)
+    if not paths:
+        pytest.skip(f"no example report for {fid}")
+    source, spec = paths[0], load_format(fid)
     runner = CliRunner()
     for fmt in ("md", "html", "txt", "docx"):
         out = tmp_path / f"report.{fmt}"
-        result = runner.invoke(cli, ["render", str(SEED_JSON), "--format", fmt, "-o", str(out)])
+        result = runner.invoke(cli, ["render", str(source), "--format", fmt, "-o", str(out)])
         assert result.exit_code == 0, result.output
+        assert "提示" not in result.output  # the example is complete: no warnings
         assert out.stat().st_size > 1000
     assert (tmp_path / "report.docx").read_bytes()[:2] == b"PK"
-    result = runner.invoke(cli, ["render", str(SEED_JSON), "--format", "md"])
-    assert result.exit_code == 0 and "## 一、总体情况" in result.output
+    result = runner.invoke(cli, ["render", str(source), "--format", "md"])
+    assert result.exit_code == 0 and f"## {spec.sections[0].heading}" in result.output
 
 
 def test_cli_previous_and_docx_default_path(tmp_path, previous_doc):

@@ -254,11 +254,15 @@ def prefill_pairs(spec) -> list[tuple[tuple, tuple]]:
 
 
 def prefill_from_previous(spec, previous, *, year: int, agency_name: str, agency_code: str):
-    """(data, prefilled keys) for a workbook prefilled from last year's Submission ``previous``."""
+    """(data, prefilled keys) for a workbook prefilled from last year's Submission ``previous``.
+
+    Last year may be in another format version: its totals are its own format's, and only
+    the pairs whose last-year cell that format has are prefilled.
+    """
     from xlsxgen.data import Submission
     from xlsxgen.rules import recompute_totals
 
-    prev_values = recompute_totals(spec, dict(previous.values))
+    prev_values = recompute_totals(_format_by_id(previous.format_id, spec), dict(previous.values))
     values = {}
     for this, prev in prefill_pairs(spec):
         v = prev_values.get(prev)
@@ -266,6 +270,23 @@ def prefill_from_previous(spec, previous, *, year: int, agency_name: str, agency
             values[this] = v
     data = Submission(spec.id, year=year, agency_name=agency_name, agency_code=agency_code, values=values)
     return data, frozenset(values)
+
+
+def _format_by_id(format_id, default):
+    """``default`` when ``format_id`` is its id (or empty), else the installed format of that id."""
+    if format_id in (None, "", default.id):
+        return default
+    from xlsxgen.spec import load_format
+
+    return load_format(format_id)
+
+
+def _usable_previous(doc: dict, spec) -> bool:
+    """Last year's canonical data can prefill ``spec``'s workbook: same format, or another installed version."""
+    from xlsxgen.resources import format_dirs
+
+    fid = doc.get("format")
+    return fid == spec.id or (isinstance(fid, str) and fid in format_dirs())
 
 
 @dataclass
@@ -321,7 +342,7 @@ def distribute(spec, year: int, roster: Roster, out_dir, *, db=None, show_progre
                 prev_json = None
                 if store is not None:
                     rec = store.latest_usable(year - 1, agency.code)
-                    if rec is not None and rec.data_json and json.loads(rec.data_json).get("format") == spec.id:
+                    if rec is not None and rec.data_json and _usable_previous(json.loads(rec.data_json), spec):
                         prev_json = rec.data_json
                 yield (agency.name, agency.code, name, prev_json)
 
@@ -359,11 +380,15 @@ def _build_one(task) -> tuple[bytes, bool]:
     spec, year = _B["spec"], _B["year"]
     agency_name, agency_code, _name, prev_json = task
     if prev_json:
-        previous = from_canonical_trusted(spec, json.loads(prev_json))
+        doc = json.loads(prev_json)
+        prev_spec = _format_by_id(doc.get("format"), spec)
+        previous = from_canonical_trusted(prev_spec, doc)
         data, keys = prefill_from_previous(spec, previous, year=year, agency_name=agency_name,
                                            agency_code=agency_code)
+        # the last-year sheet and its live checks need last year's figures in this year's format;
+        # from another version only the carried-over values are prefilled (collect checks the rest)
         return build_workbook(spec, year=year, agency_name=agency_name, agency_code=agency_code, data=data,
-                              previous=previous, prefilled=keys), True
+                              previous=previous if prev_spec is spec else None, prefilled=keys), True
     if "personaliser" not in _B:
         _B["personaliser"] = Personaliser(spec, year)
     return _B["personaliser"].build(agency_name, agency_code), False

@@ -11,6 +11,9 @@ from xlsxgen.commands._common import friendly_errors
 @click.argument("inbox", type=str)
 @click.option("--db", required=True, help="收集库文件（SQLite），不存在时自动创建。")
 @click.option("--year", type=int, required=True, help="本次收集的报告年度，例如 2024。")
+@click.option("--format", "format_id", default=None,
+              help="报告格式版本，例如 gov-info-2019；默认按年度自动选择（xlsxgen formats 可查看），"
+                   "应与下发时 generate 所用的一致。")
 @click.option("--roster", "roster_path", default=None,
               help="单位名单 CSV（代码、名称列）；不给时使用收集库中该年度已有的名单。")
 @click.option("--out-dir", default=None,
@@ -21,7 +24,7 @@ from xlsxgen.commands._common import friendly_errors
 @click.option("--all", "show_all", is_flag=True, help="在终端列出全部单位（默认单位较多时只列出有问题的）。")
 @click.option("--quiet", is_flag=True, help="不显示进度。")
 @friendly_errors
-def command(inbox, db, year, roster_path, out_dir, sum_name, sum_code, jobs, show_all, quiet):
+def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code, jobs, show_all, quiet):
     """导入收件文件夹（含子文件夹）中的全部 .xlsx：逐个校验、入库，列出报送情况。
 
     \b
@@ -32,12 +35,13 @@ def command(inbox, db, year, roster_path, out_dir, sum_name, sum_code, jobs, sho
     \b
     示例：
       xlsxgen collect 收件箱/ --db 收集库.sqlite --year 2024 --roster 名单.csv --out-dir 汇总/
+      xlsxgen collect 收件箱/ --db 收集库.sqlite --year 2022 --format gov-info-2019   # 沿用试行格式的年度
     """
     from xlsxgen.collect import build_overview, collect, overview_text, prepare_out_dir, write_outputs
     from xlsxgen.formats import check_year, resolve_format
     from xlsxgen.store import Store
 
-    spec = resolve_format(None, year)
+    spec = resolve_format(format_id, year)
     check_year(spec, year)
     if out_dir:
         prepare_out_dir(out_dir)

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from xlsxgen.commands._common import friendly_errors, write_atomic
-from xlsxgen.errors import UsageError
 
 
 def _infer_format(fmt, output):
@@ -74,8 +73,9 @@ def command(source, fmt, output, previous, templates_dir):
     warnings = list(loaded.warnings)
     if previous is not None:
         prev = load_source(previous)
-        if prev.spec.id != loaded.spec.id:
-            raise UsageError(f"上年数据的报告格式为 {prev.spec.id}，与本年的 {loaded.spec.id} 不同，不能比较")
+        if prev.spec.id != loaded.spec.id:  # e.g. last year in the 2019 trial format: compare what both have
+            warnings.append(f"上年数据的报告格式为 {prev.spec.id}，与本年的 {loaded.spec.id} 不同："
+                            "同比语句和跨年度校验只使用两个版本共有的项目")
         sub, psub = loaded.submission, prev.submission
         if sub.year is not None and psub.year is not None and psub.year != sub.year - 1:
             warnings.append(f"--previous 的年度为{psub.year}年，不是{sub.year}年的上一年度")

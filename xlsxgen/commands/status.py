@@ -16,8 +16,10 @@ from xlsxgen.commands._common import friendly_errors
 @click.option("--out-dir", default=None,
               help="同时重新生成报送情况表、反馈单、汇总表和草稿到此文件夹。")
 @click.option("--name", "sum_name", default="", help="汇总单位名称（与 --out-dir 一起使用）。")
+@click.option("--format", "format_id", default=None,
+              help="报告格式版本（与 --out-dir 一起使用），应与收集时的一致；默认按年度自动选择。")
 @friendly_errors
-def command(db, year, roster_path, show_all, out_dir, sum_name):
+def command(db, year, roster_path, show_all, out_dir, sum_name, format_id):
     """查看收集库中各单位的报送情况（不重新导入文件）。
 
     \b
@@ -40,7 +42,7 @@ def command(db, year, roster_path, show_all, out_dir, sum_name):
             return
         click.echo(overview_text(overview, show_all=show_all))
         if out_dir:
-            spec = resolve_format(None, year)
+            spec = resolve_format(format_id, year)
             outs = write_outputs(store, overview, spec=spec, out_dir=out_dir, sum_name=sum_name)
             click.echo("")
             click.echo(outputs_text(outs))

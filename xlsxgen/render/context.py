@@ -21,7 +21,7 @@ from xlsxgen import expr
 from xlsxgen.render import derived as derived_mod
 from xlsxgen.render import markup
 from xlsxgen.render.filters import format_number, format_percent
-from xlsxgen.rules import compile_spec
+from xlsxgen.rules import compile_spec, recompute_totals
 
 PLACEHOLDER = "【待补充：{}】"
 TABLE_PLACEHOLDER = "【待补充】"
@@ -167,7 +167,8 @@ class MissingText:
 
     def __str__(self):
         return self._ctx.placeholder(
-            self._what, warn=f"文字材料「{self.label}」未填写，报告中已用【待补充】占位，请补充后重新生成"
+            self._what,
+            warn=f"{self._ctx.narrative_sheet}「{self.label}」未填写，报告中已用【待补充】占位，请补充后重新生成",
         )
 
     def __bool__(self):
@@ -290,12 +291,46 @@ class SectionInfo:
 
 
 def _missing_cells(spec, values: dict) -> set:
-    """Input cells without a value, plus every total computed from one of them."""
-    missing = {(t.key, r, c) for t in spec.tables for (r, c) in t.cells if (t.key, r, c) not in values}
+    """Input cells without a value, plus every total computed from one of them.
+
+    Totals need not be in ``values`` (an imported workbook carries its inputs only):
+    they are recomputed (:func:`_figures`); only a missing input makes them missing.
+    """
+    missing = {
+        (t.key, r, c) for t in spec.tables for (r, c) in t.input_cells() if values.get((t.key, r, c)) is None
+    }
     for tot in compile_spec(spec).totals:  # dependency order
         if any((r.table, r.row, r.column) in missing for r in expr.refs_of(tot.node) if not r.previous):
             missing.add(tot.cell)
     return missing
+
+
+def _figures(spec, values: dict) -> dict:
+    """The inputs of ``values`` and every total of ``spec`` recomputed from them (a new dict)."""
+    return recompute_totals(spec, {k: v for k, v in values.items() if v is not None})
+
+
+def _absent_cells(spec, other) -> set:
+    """Cells of ``spec`` that format ``other`` does not have (last year in another format version)."""
+    if other is spec:
+        return set()
+    out = set()
+    for t in spec.tables:
+        try:
+            ot = other.table(t.key)
+        except KeyError:
+            ot = None
+        out |= {(t.key, r, c) for (r, c) in t.cells if ot is None or not ot.has_cell(r, c)}
+    return out
+
+
+def spec_of(submission, default):
+    """The format of ``submission``: ``default`` when the ids agree, else the installed format of its id."""
+    if submission.format_id in (None, "", default.id):
+        return default
+    from xlsxgen.spec import load_format
+
+    return load_format(submission.format_id)
 
 
 class RenderContext:
@@ -310,10 +345,17 @@ class RenderContext:
         self.sources: list[Source] = []
         self._stack: list[_Recorder] = []
         self._figures: dict = {}
+        self.values = _figures(spec, submission.values)
         self.missing = _missing_cells(spec, submission.values)
-        self.prev_missing = _missing_cells(spec, previous.values) if previous is not None else set()
+        # last year may be in another format version: its own totals; cells it lacks are missing
+        self.prev_spec = spec_of(previous, spec) if previous is not None else spec
+        self.prev_values = _figures(self.prev_spec, previous.values) if previous is not None else {}
+        self.prev_missing = set()
+        if previous is not None:
+            self.prev_missing = _missing_cells(self.prev_spec, previous.values) | _absent_cells(spec, self.prev_spec)
         self.invalid: dict[tuple, list[str]] = {}
         self._fields = {f.key: f for f in spec.narrative_fields}
+        self.narrative_sheet = spec.sheets.get("narrative", "")  # where agencies type their texts
         self._check_rules()
         self._check_tables()
 
@@ -325,13 +367,18 @@ class RenderContext:
             self.warnings.append(message)
 
     def _check_rules(self):
-        cur, prev = self.sub.values, (self.previous.values if self.previous is not None else {})
+        cur, prev = self.values, self.prev_values
+        absent = _absent_cells(self.spec, self.prev_spec)
+        skipped: dict[str, None] = {}
 
         def value_of(r):
             return (prev if r.previous else cur).get((r.table, r.row, r.column), 0)
 
         for inst in compile_spec(self.spec).rules:
             if inst.cross_year and self.previous is None:
+                continue
+            if any(r.previous and (r.table, r.row, r.column) in absent for r in inst.refs):
+                skipped[inst.title] = None
                 continue
             if any(
                 (r.table, r.row, r.column) in (self.prev_missing if r.previous else self.missing) for r in inst.refs
@@ -346,6 +393,11 @@ class RenderContext:
                 for r in inst.refs:
                     if not r.previous:
                         self.invalid.setdefault((r.table, r.row, r.column), []).append(inst.title)
+        if skipped:
+            self.warn(
+                f"上年数据的格式为 {self.prev_spec.id}，与本年 {self.spec.id} 不同，以下跨年度校验在上年格式中"
+                f"没有对应的数据、未执行：{'；'.join(f'「{t}」' for t in skipped)}"
+            )
 
     def _check_tables(self):
         for t in self.spec.tables:
@@ -413,14 +465,14 @@ class RenderContext:
         key = (table_key, row, column)
         if key in self.missing:
             return TABLE_PLACEHOLDER
-        return format_number(self.sub.values.get(key, 0))
+        return format_number(self.values.get(key, 0))
 
     def cell_figure(self, table_key, row, column, previous=False) -> Figure:
         fkey = ("cell", table_key, row, column, previous)
         fig = self._figures.get(fkey)
         if fig is None:
             key = (table_key, row, column)
-            values = self.previous.values if previous else self.sub.values
+            values = self.prev_values if previous else self.values
             missing = key in (self.prev_missing if previous else self.missing)
             value = None if missing else values.get(key, 0)
             label = ("上年" if previous else "") + self.spec.table(table_key).cell_label(row, column)
@@ -441,7 +493,7 @@ class RenderContext:
                 raise TemplateDataError(f"没有派生指标 {key!r}（见 {derived_mod.FILE_NAME}；可用：{known}）")
             cells = [self.cell_figure(r.table, r.row, r.column, previous) for r in d.refs]
             missing = any(c.missing for c in cells)
-            values = self.previous.values if previous else self.sub.values
+            values = self.prev_values if previous else self.values
             value = None if missing else d.evaluate(lambda r: values.get((r.table, r.row, r.column), 0))
             label = ("上年" if previous else "") + d.label
             invalid = [t for c in cells for t in c.invalid]
@@ -469,7 +521,7 @@ class RenderContext:
                     value = float(raw) if not isinstance(raw, (int, float)) else raw
                 except (TypeError, ValueError):
                     missing = True
-            label = f"文字材料「{f.label}」"
+            label = f"{self.narrative_sheet}「{f.label}」"
             cell = SourceCell(
                 f"narrative.{key}", label, format_number(value) if value is not None else TABLE_PLACEHOLDER
             )
