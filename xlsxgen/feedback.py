@@ -138,7 +138,8 @@ def build_feedback(*, spec, year: int, agency_name: str, agency_code: str, recor
     if record.status != "unreadable":
         notes += [
             "请在本单位原工作簿中修改上表所列单元格（浅黄色为可填写单元格，灰色合计为公式，不要改写）。",
-            "修改后请查看工作簿“封面”的校验状态和“校验结果”工作表，全部显示“通过”后重新报送。",
+            (messages.FEEDBACK_RECHECK.format(cover=spec.sheets["cover"], checks=spec.sheets["checks"])
+             if spec is not None else messages.FEEDBACK_RECHECK_GENERIC),
         ]
     notes.append("重新报送时文件名可以不变；收到新文件后以最新一次报送为准，原文件仍留档。")
     if office:

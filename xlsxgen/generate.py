@@ -350,7 +350,8 @@ def _status_value(plan, compiled, value_of) -> str:
                 errors += 1
             else:
                 warnings += 1
+    checks = plan.spec.sheets["checks"]
     if errors:
-        return f"{messages.STATUS_ERRORS_PREFIX}{errors}{messages.STATUS_ERRORS_SUFFIX}"
-    return messages.STATUS_WARNINGS if warnings else messages.STATUS_OK
+        return f"{messages.STATUS_ERRORS_PREFIX}{errors}{messages.STATUS_ERRORS_SUFFIX.format(checks=checks)}"
+    return messages.STATUS_WARNINGS.format(checks=checks) if warnings else messages.STATUS_OK
 

@@ -15,9 +15,9 @@ AGENCY_LINE = "填报单位：{agency}　　报告年度：{year}年"
 PREVIOUS_NOTE = "以下为上年度已报送的数据，仅供参考和跨年度校验，不可修改。"
 
 STATUS_OK = "全部通过"
-STATUS_WARNINGS = "无错误，有警告，请查看“校验结果”"
+STATUS_WARNINGS = "无错误，有警告，请查看“{checks}”"  # {checks}: the format's checks sheet
 STATUS_ERRORS_PREFIX = "有"
-STATUS_ERRORS_SUFFIX = "项错误，请查看“校验结果”"
+STATUS_ERRORS_SUFFIX = "项错误，请查看“{checks}”"
 
 PROMPTS = {
     "count": {
@@ -45,4 +45,6 @@ PROMPTS = {
         "error_message": "请填写四位数年份。",
     },
 }
+FEEDBACK_RECHECK = "修改后请查看工作簿“{cover}”的校验状态和“{checks}”工作表，全部显示“通过”后重新报送。"
+FEEDBACK_RECHECK_GENERIC = "修改后请查看工作簿中的校验状态，全部显示“通过”后重新报送。"
 PREFILLED_NOTE = "（已按上年度数据预填，如有变化可修改）"

@@ -292,10 +292,12 @@ def _build_plan(spec, with_previous: bool) -> WorkbookPlan:
     rng_res = f"{quote_sheet(checks.name)}!$F$4:$F${max(check_row, 4)}"
     rng_sev = f"{quote_sheet(checks.name)}!$E$4:$E${max(check_row, 4)}"
     err, warn = messages.SEVERITY["error"], messages.SEVERITY["warning"]
+    suffix = messages.STATUS_ERRORS_SUFFIX.format(checks=checks.name)
+    warned = messages.STATUS_WARNINGS.format(checks=checks.name)
     status_cell.formula = (
         f'IF(COUNTIFS({rng_sev},"{err}",{rng_res},"<>{messages.PASS}")>0,'
-        f'"{messages.STATUS_ERRORS_PREFIX}"&COUNTIFS({rng_sev},"{err}",{rng_res},"<>{messages.PASS}")&"{messages.STATUS_ERRORS_SUFFIX}",'
-        f'IF(COUNTIFS({rng_sev},"{warn}",{rng_res},"<>{messages.PASS}")>0,"{messages.STATUS_WARNINGS}","{messages.STATUS_OK}"))'
+        f'"{messages.STATUS_ERRORS_PREFIX}"&COUNTIFS({rng_sev},"{err}",{rng_res},"<>{messages.PASS}")&"{suffix}",'
+        f'IF(COUNTIFS({rng_sev},"{warn}",{rng_res},"<>{messages.PASS}")>0,"{warned}","{messages.STATUS_OK}"))'
     )
 
     meta = SheetPlan(META_SHEET, "meta", widths=[20, 60])
