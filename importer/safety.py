@@ -15,11 +15,14 @@ Every check here runs *before* anything is decompressed or parsed:
 
 While a part is decompressed the same limits are enforced again on the bytes
 actually produced (a lying directory cannot get past them), see
-:meth:`Package.chunks`.
+:meth:`Package.chunks` and, for parts up to :data:`SMALL_PART` (one-step
+decompression, CRC-32 checked, never more than the declared size),
+:meth:`Package.read_small`.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import posixpath
 import struct
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from importer.findings import Unreadable
 
 MB = 1024 * 1024
+SMALL_PART = 1 * MB  # parts up to this size are decompressed in one step (see Package.read_small)
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,7 @@ class Package:
 
     def __init__(self, data: bytes, limits: Limits = DEFAULT_LIMITS):
         self.limits = limits
+        self.data = data
         if len(data) > limits.max_file_size:
             raise Unreadable("file.too_large", size=human_size(len(data)), limit=human_size(limits.max_file_size))
         sniff(data)
@@ -278,7 +283,67 @@ class Package:
             raise Unreadable("file.corrupt", detail=f"部件 {stored} {_zip_problem(e)}") from None
 
     def read(self, name: str) -> bytes:
-        return b"".join(self.chunks(name))
+        data = self.read_small(name)
+        return data if data is not None else b"".join(self.chunks(name))
+
+    def read_small(self, name: str) -> bytes | None:
+        """The decompressed bytes of a small part in one step, or None when the part should be streamed.
+
+        The same checks as :meth:`chunks` (declared and produced size, total,
+        ratio) plus what :mod:`zipfile` checks when it opens an entry (local
+        header signature and name, CRC-32, a complete deflate stream), without
+        the cost of a :class:`zipfile.ZipExtFile` per part. Parts larger than
+        :data:`SMALL_PART`, and entries of an unusual kind (another compression
+        method, flags zipfile refuses), go through :meth:`chunks`.
+        """
+        stored = self.find(name)
+        if stored is None:
+            raise Unreadable("file.missing_part", part=name)
+        info = self.infos[stored]
+        if (info.file_size > SMALL_PART or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+                or info.flag_bits & 0x61):
+            return None
+        data = self.data
+        ho = info.header_offset
+        try:
+            (sig, _v, flags, _m, _t, _d, _crc, _cs, _us, n, m) = struct.unpack_from("<4s5H3L2H", data, ho)
+        except struct.error:
+            raise Unreadable("file.corrupt", detail=f"部件 {stored} {_zip_problem(EOFError())}") from None
+        fname = data[ho + 30:ho + 30 + n]
+        try:
+            fname_str = fname.decode("utf-8" if flags & 0x800 else "cp437")
+        except UnicodeDecodeError:
+            fname_str = None
+        if sig != b"PK\x03\x04" or fname_str != info.orig_filename:
+            raise Unreadable("file.corrupt", detail=f"部件 {stored} {_zip_problem(zipfile.BadZipFile())}")
+        start = ho + 30 + n + m
+        comp = data[start:start + info.compress_size]
+        if len(comp) < info.compress_size:
+            raise Unreadable("file.corrupt", detail=f"部件 {stored} {_zip_problem(EOFError())}")
+        size = info.file_size  # <= max_entry_size (checked when the package was opened)
+        if not size:
+            out = b""
+        elif info.compress_type == zipfile.ZIP_STORED:
+            out = comp[:size]
+        else:
+            try:  # like zipfile: never more than the declared size (a lying directory then fails the CRC)
+                out = zlib.decompressobj(-15).decompress(comp, size)
+            except zlib.error as e:
+                raise Unreadable("file.corrupt", detail=f"部件 {stored} {_zip_problem(e)}") from None
+        produced = len(out)
+        if produced < size:
+            raise Unreadable("file.corrupt", detail=f"部件 {stored} {_zip_problem(EOFError())}")
+        lim = self.limits
+        self.read_total += produced
+        if self.read_total > lim.max_total_size:
+            raise Unreadable("file.too_big_uncompressed", part=stored, size=human_size(self.read_total),
+                             limit=human_size(lim.max_total_size))
+        if produced > lim.ratio_floor and produced / max(info.compress_size, 1) > lim.max_ratio:
+            raise Unreadable("file.zip_bomb", part=stored, ratio=int(produced / max(info.compress_size, 1)),
+                             limit=int(lim.max_ratio))
+        if zlib.crc32(out) != info.CRC:
+            raise Unreadable("file.corrupt", detail=f"部件 {stored} {_zip_problem(zipfile.BadZipFile('Bad CRC-32'))}")
+        return out
 
 
 def _zip_problem(e: Exception) -> str:
@@ -293,6 +358,7 @@ def _zip_problem(e: Exception) -> str:
     return "压缩数据损坏"
 
 
+@functools.lru_cache(maxsize=4096)
 def resolve_target(base_part: str, target: str) -> str:
     """A relationship target relative to the folder of ``base_part`` (or absolute from the root)."""
     target = target.replace("\\", "/")

@@ -141,7 +141,7 @@ class PlanIndex:
 
     def __init__(self, plan):
         self.plan = plan
-        self.sheets = []  # (SheetPlan, [(cell, address, normalised label)], [(cell, address)])
+        self.sheets = []  # (SheetPlan, [(cell, address, normalised label)], [(cell, address, role, locked)])
         self.formula = {}  # id(cell) -> normalised planned formula
         self.rule_cells = {}  # id(RuleInstance) -> its short check cell on the table sheet
         for sp in plan.sheets:
@@ -150,7 +150,7 @@ class PlanIndex:
                 if c.role == "label":
                     labels.append((c, c.address, _norm_label(c.text or "")))
                 elif c.role != "text":
-                    others.append((c, c.address))
+                    others.append((c, c.address, c.role, c.role in LOCKED_ROLES))
                 if c.formula:
                     self.formula[id(c)] = normalize_formula(c.formula)
                 if c.role == "check" and c.style == "check_short":
@@ -402,13 +402,8 @@ class _Importer:
 
         index = plan_index(plan)
         shifted: list[str] = []
-        locked_cache: dict = {}
-
-        def locked(raw_style) -> bool:
-            v = locked_cache.get(raw_style)
-            if v is None:
-                v = locked_cache[raw_style] = styles.is_locked(style_index(raw_style))
-            return v
+        locked_cache: dict = {}  # raw s= text -> locked flag (the same few styles recur on every sheet)
+        is_locked_style = styles.is_locked
 
         for sp, labels, others in index.sheets:
             if sp.kind == "meta" or sp.name not in mapping:
@@ -422,10 +417,17 @@ class _Importer:
             unlocked: dict[str, list[str]] = {}
             for pc, addr, want in labels:
                 c = cells.get(addr)
-                got = _cell_text(c)
+                if c is None:
+                    got = ""
+                    lk = is_locked_style(sheet.style_at(addr, pc.row, pc.col))
+                else:
+                    got = c[VALUE] if c[TYPE] in TEXT_TYPES and c[VALUE] is not None else _cell_text(c)
+                    lk = locked_cache.get(c[STYLE])
+                    if lk is None:
+                        lk = locked_cache[c[STYLE]] = is_locked_style(style_index(c[STYLE]))
                 if got != want and _norm_label(got) != want:
                     mismatches.append((pc, got))
-                if not (locked(c[STYLE]) if c is not None else styles.is_locked(sheet.style_at(addr, pc.row, pc.col))):
+                if not lk:
                     unlocked.setdefault(ROLE_WORDS["label"], []).append(addr)
             shift = self.detect_shift(sp, sheet, mismatches, actual) if mismatches else None
             if shift:
@@ -437,22 +439,22 @@ class _Importer:
                     self.add("tamper.label_changed", sheet=actual, cell=pc.address, expected=pc.text, actual=got)
             locked_inputs: list[str] = []
 
-            for pc, addr in others:
-                role = pc.role
+            for pc, addr, role, must_lock in others:
                 c = cells.get(addr)
                 if not shift:
-                    is_locked = (locked(c[STYLE]) if c is not None else
-                                 styles.is_locked(sheet.style_at(addr, pc.row, pc.col)))
-                    if role in LOCKED_ROLES:
-                        if not is_locked:
+                    if c is None:
+                        lk = is_locked_style(sheet.style_at(addr, pc.row, pc.col))
+                    else:
+                        lk = locked_cache.get(c[STYLE])
+                        if lk is None:
+                            lk = locked_cache[c[STYLE]] = is_locked_style(style_index(c[STYLE]))
+                    if must_lock:
+                        if not lk:
                             unlocked.setdefault(ROLE_WORDS[role], []).append(addr)
-                    elif is_locked:
+                    elif lk:
                         locked_inputs.append(addr)
                 if role == "input":
-                    if c is None:
-                        reading = read_cell(None, None, pc.kind)
-                    else:
-                        reading = read_cell(c[VALUE], c[TYPE], pc.kind)
+                    reading = read_cell(None, None, pc.kind) if c is None else read_cell(c[VALUE], c[TYPE], pc.kind)
                     if reading.code and not shift:
                         self.findings.append(value_finding(reading.code, pc.key, reading, locator))
                     inputs[pc.key] = reading.value

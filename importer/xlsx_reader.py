@@ -13,9 +13,17 @@ and ``ExternalEntityRefHandler`` raise — the same handlers
 ``ExternalReferenceForbidden``); parameter entities are never parsed. A
 DOCTYPE is refused outright: no part of a real workbook has one, so billion
 laughs and external-entity files are refused before any entity is declared.
-Parts are fed in chunks from :meth:`importer.safety.Package.chunks`, which
-enforces the size and compression-ratio limits on the bytes produced; the
-number of elements per part and of cells per sheet is capped as well.
+A part is decompressed in one step by :meth:`importer.safety.Package.read_small`
+(up to 1 MB: every real part) or fed in chunks from
+:meth:`importer.safety.Package.chunks`; both enforce the size and
+compression-ratio limits on the bytes produced; the number of elements per part
+and of cells per sheet is capped as well.
+
+Speed (issue 6: import and validate within twice a bare values-only parse):
+one handler per region of a part, swapped mid-parse (``install``), text
+collected by ``list.append`` itself, no reference cycles left behind (the
+parser is freed at once, not by the cycle collector), and the per-format
+derived structures cached by the importer (:class:`importer.workbook_import.PlanIndex`).
 
 What is read:
 
@@ -90,24 +98,36 @@ def new_parser():
 
 
 def _local_names(p, start, end):
-    """Install handlers; when the root element is prefixed (``x:worksheet``), strip prefixes first."""
+    """Install handlers; when the root element is prefixed (``x:worksheet``), strip prefixes first.
 
-    def first(name, attrs):
-        if ":" in name:
+    Returns ``install(start, end)``, which swaps the element handlers in the
+    middle of a parse (a handler per region of a part is cheaper than one
+    handler testing where it is), keeping the prefix stripping; ``end`` may be
+    None where no end tag matters.
+    """
+    prefixed = False
+
+    def install(start, end):
+        if prefixed:
             def start2(n, a):
                 start(n[n.find(":") + 1:], a)
 
             def end2(n):
                 end(n[n.find(":") + 1:])
 
-            p.StartElementHandler, p.EndElementHandler = start2, end2
-            start2(name, attrs)
+            p.StartElementHandler, p.EndElementHandler = start2, end2 if end is not None else None
         else:
-            p.StartElementHandler = start
-            start(name, attrs)
+            p.StartElementHandler, p.EndElementHandler = start, end
+
+    def first(name, attrs):
+        nonlocal prefixed
+        prefixed = ":" in name
+        install(start, end)
+        p.StartElementHandler(name, attrs)
 
     p.StartElementHandler = first
     p.EndElementHandler = end
+    return install
 
 
 def parse_part(pkg: Package, part: str, start, end, chars=None) -> None:
@@ -121,11 +141,25 @@ def parse_part(pkg: Package, part: str, start, end, chars=None) -> None:
     _local_names(p, start, end)
     if chars is not None:
         p.CharacterDataHandler = chars
+    feed(pkg, part, p)
+
+
+def feed(pkg: Package, part: str, p) -> None:
+    """Feed ``part`` to the parser ``p`` (handlers installed); every failure becomes :class:`Unreadable`.
+
+    A small part is decompressed in one step (:meth:`Package.read_small`), a
+    large one streamed in chunks; the size, ratio and time limits apply either way.
+    """
     try:
-        for chunk in pkg.chunks(part):
-            p.Parse(chunk, False)
-            pkg.check_time()
-        p.Parse(b"", True)
+        whole = pkg.read_small(part)
+        if whole is not None:
+            p.Parse(whole, True)
+        else:
+            for chunk in pkg.chunks(part):
+                p.Parse(chunk, False)
+                pkg.check_time()
+            p.Parse(b"", True)
+        pkg.check_time()
     except _Stop:
         pass
     except expat.ExpatError as e:
@@ -137,6 +171,10 @@ def parse_part(pkg: Package, part: str, start, end, chars=None) -> None:
         raise Unreadable("file.xml_malformed", part=part, detail="嵌套过深") from None
     except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:  # a bad attribute value
         raise Unreadable("file.xml_malformed", part=part, detail=f"内容无效：{e}") from None
+    finally:
+        # the handlers are closures that refer back to the parser: drop them, so that the parser (and its
+        # 64 KB text buffer) is freed now rather than by the cycle collector some time later
+        p.StartElementHandler = p.EndElementHandler = p.CharacterDataHandler = None
 
 
 # --------------------------------------------------------------------------- A1 helpers
@@ -346,33 +384,34 @@ def read_shared_strings(pkg: Package, part: str | None) -> list[str]:
     if not part or pkg.find(part) is None:
         return []
     out: list[str] = []
-    buf: list[str] = []
-    st = {"t": False, "rph": 0}
+    parts: list[str] = []  # the <t> texts of the current <si> (several in rich text)
+    buf: list[str] = []  # text since the last <t> opened (filled by list.append itself)
+    rph = 0
     limit = pkg.limits.max_strings
+    join = "".join
 
     def start(name, a):
+        nonlocal rph
         if name == "t":
-            st["t"] = not st["rph"]
-        elif name == "si":
             buf.clear()
+        elif name == "si":
+            parts.clear()
         elif name == "rPh":
-            st["rph"] += 1
+            rph += 1
 
     def end(name):
+        nonlocal rph
         if name == "t":
-            st["t"] = False
+            if not rph:
+                parts.append(join(buf))
         elif name == "si":
-            out.append("".join(buf))
+            out.append(parts[0] if len(parts) == 1 else join(parts))
             if len(out) > limit:
                 raise Unreadable("file.too_many_cells", sheet="共享字符串", limit=limit)
         elif name == "rPh":
-            st["rph"] -= 1
+            rph -= 1
 
-    def chars(data):
-        if st["t"]:
-            buf.append(data)
-
-    parse_part(pkg, part, start, end, chars)
+    parse_part(pkg, part, start, end, buf.append)
     return out
 
 
@@ -405,36 +444,57 @@ def read_styles(pkg: Package, part: str | None) -> Styles:
     if not part or pkg.find(part) is None:
         return styles
     fmts: dict[int, str] = {}
-    style_xfs: list[bool | None] = []
+    style_xfs: list[list] = []
     xfs: list[list] = []  # [numFmtId, xfId, locked or None]
-    st = {"in": None, "cur": None}
+    target: list | None = None  # style_xfs or xfs while inside cellStyleXfs or cellXfs
+    cur: list | None = None
+    max_xfs = pkg.limits.max_strings
 
-    def start(name, a):
-        if name == "xf" and st["in"]:
-            if len(xfs) + len(style_xfs) > pkg.limits.max_strings:
-                raise Unreadable("file.too_many_cells", sheet="样式", limit=pkg.limits.max_strings)
-            entry = [int(a.get("numFmtId", "0") or 0), int(a.get("xfId", "0") or 0), None]
-            st["cur"] = entry
-            (style_xfs if st["in"] == "cellStyleXfs" else xfs).append(entry)
-        elif name == "protection" and st["cur"] is not None:
-            st["cur"][2] = a.get("locked", "1") in TRUE
-        elif name in ("cellXfs", "cellStyleXfs"):
-            st["in"] = name
-        elif name == "numFmt":
-            try:
-                fmts[int(a.get("numFmtId", "-1"))] = a.get("formatCode", "")
-            except ValueError:
-                pass
+    def num_fmt(a):
+        try:
+            fmts[int(a.get("numFmtId", "-1"))] = a.get("formatCode", "")
+        except ValueError:
+            pass
 
-    def end(name):
+    # fonts, fills and borders need no end handler: one handler outside the xf lists, one inside
+    def outer_start(name, a):
+        nonlocal target
+        if name == "numFmt":
+            num_fmt(a)
+        elif name == "cellXfs" or name == "cellStyleXfs":
+            target = xfs if name == "cellXfs" else style_xfs
+            install(xf_start, xf_end)
+
+    def xf_start(name, a):
+        nonlocal cur, target
         if name == "xf":
-            st["cur"] = None
-        elif name in ("cellXfs", "cellStyleXfs"):
-            st["in"] = None
-            if name == "cellXfs":
-                raise _Stop
+            if len(xfs) + len(style_xfs) > max_xfs:
+                raise Unreadable("file.too_many_cells", sheet="样式", limit=max_xfs)
+            cur = [int(a.get("numFmtId", "0") or 0), int(a.get("xfId", "0") or 0), None]
+            target.append(cur)
+        elif name == "protection":
+            if cur is not None:
+                cur[2] = a.get("locked", "1") in TRUE
+        elif name == "cellXfs" or name == "cellStyleXfs":
+            target = xfs if name == "cellXfs" else style_xfs
+        elif name == "numFmt":
+            num_fmt(a)
 
-    parse_part(pkg, part, start, end)
+    def xf_end(name):
+        nonlocal cur
+        if name == "xf":
+            cur = None
+        elif name == "cellXfs":
+            raise _Stop
+        elif name == "cellStyleXfs":
+            install(outer_start, None)
+
+    p = new_parser()
+    install = _local_names(p, outer_start, None)
+    try:
+        feed(pkg, part, p)
+    finally:
+        xf_end = None  # the handlers call each other (a reference cycle): break it, so all is freed at once
     for num, xf_id, locked in xfs:
         if locked is None:
             parent = style_xfs[xf_id] if 0 <= xf_id < len(style_xfs) else None
@@ -488,7 +548,14 @@ class Sheet:
 
 def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limits = DEFAULT_LIMITS) -> Sheet:
     """Parse one worksheet part. Cells are ``(value, type, formula, style)`` tuples keyed by A1;
-    ``value`` is the text of <v> with shared and inline strings resolved, ``style`` the raw s= text."""
+    ``value`` is the text of <v> with shared and inline strings resolved, ``style`` the raw s= text.
+
+    Speed matters here (every returned workbook is read in full): one pair of
+    handlers for the elements around ``sheetData`` and one for the cells, swapped
+    when ``sheetData`` opens and closes; text is gathered by ``list.append``
+    itself (no Python call per text node) and taken at the end of ``v``, ``f`` or
+    ``t``, the buffer being cleared at the start of each.
+    """
     cells: dict[str, tuple] = {}
     merges: list[str] = []
     row_styles: dict[int, int] = {}
@@ -497,21 +564,45 @@ def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limit
     max_cells = limits.max_cells
     max_elements = limits.max_elements
     cur_ref = cur_t = cur_s = cur_v = cur_f = f_attrs = None
-    text = ""
-    collect = False
     in_is = False
     rph = 0
     is_parts: list[str] = []
-    in_data = False
     protected = False
     row_no = -1
     last_col = -1
     last_ref = None
     n = 0
+    buf: list[str] = []
+    clear = buf.clear
+    join = "".join
 
-    def start(tag, a):
-        nonlocal cur_ref, cur_t, cur_s, cur_v, cur_f, f_attrs, collect, in_is, rph, in_data, protected
-        nonlocal row_no, last_col, last_ref, text, n
+    def outer_start(tag, a):
+        nonlocal protected, n
+        n += 1
+        clear()
+        if tag == "sheetData":
+            install(data_start, data_end)
+        elif n > max_elements:
+            raise Unreadable("file.too_many_cells", sheet=name, limit=max_elements)
+        elif tag == "col":
+            try:
+                col_styles.append((int(a["min"]) - 1, int(a["max"]) - 1, int(a.get("style", "0") or 0)))
+            except (KeyError, ValueError):
+                pass
+        elif tag == "mergeCell":
+            ref = a.get("ref")
+            if ref:
+                merges.append(ref)
+        elif tag == "sheetProtection":
+            protected = a.get("sheet") in TRUE
+        elif tag in _AFTER_MERGES:
+            raise _Stop
+
+    def outer_end(tag):
+        pass
+
+    def data_start(tag, a):
+        nonlocal cur_ref, cur_t, cur_s, cur_v, cur_f, f_attrs, in_is, rph, row_no, last_col, last_ref, n
         n += 1
         if tag == "c":
             r = a.get("r")
@@ -528,16 +619,16 @@ def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limit
             cur_t = a.get("t", "n")
             cur_s = a.get("s")
             cur_v = cur_f = None
+            clear()
         elif tag == "v":
-            collect = True
-            text = ""
+            clear()
             if n > max_elements:
                 raise Unreadable("file.too_many_cells", sheet=name, limit=max_elements)
         elif tag == "f":
-            collect = True
-            text = ""
+            clear()
             f_attrs = a if a else None
         elif tag == "row":
+            clear()
             r = a.get("r")
             row_no = int(r) - 1 if r else row_no + 1
             last_col = -1
@@ -546,35 +637,18 @@ def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limit
                 row_styles[row_no] = int(a["s"])
             if n > max_elements:
                 raise Unreadable("file.too_many_cells", sheet=name, limit=max_elements)
-        elif tag == "t" and in_is:
-            collect = not rph
-            text = ""
+        elif tag == "t":
+            clear()
         elif tag == "is":
             in_is = True
             is_parts.clear()
         elif tag == "rPh":
             rph += 1
-        elif tag == "sheetData":
-            in_data = True
         elif n > max_elements:
             raise Unreadable("file.too_many_cells", sheet=name, limit=max_elements)
-        elif not in_data:
-            if tag == "col":
-                try:
-                    col_styles.append((int(a["min"]) - 1, int(a["max"]) - 1, int(a.get("style", "0") or 0)))
-                except (KeyError, ValueError):
-                    pass
-            elif tag == "mergeCell":
-                ref = a.get("ref")
-                if ref:
-                    merges.append(ref)
-            elif tag == "sheetProtection":
-                protected = a.get("sheet") in TRUE
-            elif tag in _AFTER_MERGES:
-                raise _Stop
 
-    def end(tag):
-        nonlocal cur_v, cur_f, collect, in_is, rph, in_data, f_attrs
+    def data_end(tag):
+        nonlocal cur_v, cur_f, in_is, rph, f_attrs
         if tag == "c":
             t = cur_t
             v = cur_v
@@ -584,17 +658,15 @@ def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limit
                 except (TypeError, ValueError, IndexError):
                     v = None
             elif t == "inlineStr" and is_parts:
-                v = "".join(is_parts)
+                v = join(is_parts)
                 is_parts.clear()
             cells[cur_ref] = (v, t, cur_f, cur_s)
             if len(cells) > max_cells:
                 raise Unreadable("file.too_many_cells", sheet=name, limit=max_cells)
         elif tag == "v":
-            cur_v = text
-            collect = False
+            cur_v = join(buf)
         elif tag == "f":
-            collect = False
-            f = text
+            f = join(buf)
             if f_attrs is not None and f_attrs.get("t") == "shared":
                 si = f_attrs.get("si", "")
                 rc = split_ref(cur_ref) or (0, 0)
@@ -606,23 +678,23 @@ def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limit
             if f:
                 cur_f = f
             f_attrs = None
-        elif tag == "t" and in_is:
-            if collect:
-                is_parts.append(text)
-            collect = False
+        elif tag == "t":
+            if in_is and not rph:
+                is_parts.append(join(buf))
         elif tag == "is":
             in_is = False
         elif tag == "rPh":
             rph -= 1
         elif tag == "sheetData":
-            in_data = False
+            install(outer_start, outer_end)
 
-    def chars(data):
-        nonlocal text
-        if collect:
-            text += data
-
-    parse_part(pkg, part, start, end, chars)
+    p = new_parser()
+    install = _local_names(p, outer_start, outer_end)
+    p.CharacterDataHandler = buf.append
+    try:
+        feed(pkg, part, p)
+    finally:
+        data_end = None  # the handlers call each other (a reference cycle): break it, so all is freed at once
     return Sheet(name, cells, merges, protected, row_styles, col_styles)
 
 

@@ -254,6 +254,51 @@ def evaluate(node, value_of):
     raise TypeError(f"cannot evaluate {node!r} as a number")
 
 
+def compile_assignments(items) -> callable:
+    """``fill(values)`` doing ``values[key] = evaluate(node, values.get(ref key, 0))`` for each
+    ``(key, node)`` of ``items`` in order, and returning ``values``.
+
+    Generated once as Python source: the same operations as :func:`evaluate`
+    in the same order (left operand first, ``sum`` over the references in
+    order), so the results are identical, bit for bit. Nothing from the spec
+    enters the source text but indexes into tuples of keys and constants.
+    """
+    keys: list = []
+    consts: list = []
+    index: dict = {}
+
+    def key(k) -> str:
+        if k not in index:
+            index[k] = len(keys)
+            keys.append(k)
+        return f"K[{index[k]}]"
+
+    def py(node) -> str:
+        if isinstance(node, Num):
+            consts.append(node.value)
+            return f"C[{len(consts) - 1}]"
+        if isinstance(node, Ref):
+            return f"g({key((node.table, node.row, node.column))}, 0)"
+        if isinstance(node, Sum):
+            return "sum((" + "".join(py(r) + ", " for r in node.refs) + "))"
+        if isinstance(node, Neg):
+            return f"(-{py(node.operand)})"
+        if isinstance(node, BinOp):
+            if node.op not in ("+", "-"):
+                raise TypeError(f"cannot evaluate {node!r} as a number")
+            return f"({py(node.left)} {node.op} {py(node.right)})"
+        raise TypeError(f"cannot evaluate {node!r} as a number")
+
+    lines = ["def fill(values):", "    g = values.get"]
+    for k, node in items:
+        target = key(k)
+        lines.append(f"    values[{target}] = {py(node)}")
+    lines.append("    return values")
+    scope = {"K": tuple(keys), "C": tuple(consts), "sum": sum}
+    exec(compile("\n".join(lines), "<xlsxgen totals>", "exec"), scope)  # noqa: S102 - source built above
+    return scope["fill"]
+
+
 def compare(op: str, left, right) -> bool:
     """The comparison as the workbook computes it: both sides rounded to PRECISION."""
     d = round(left - right, PRECISION)

@@ -76,6 +76,17 @@ class CompiledSpec:
     def total_by_cell(self) -> dict[tuple[str, str, str], TotalInstance]:
         return {t.cell: t for t in self.totals}
 
+    @functools.cached_property
+    def fill_totals(self):
+        """``fill(values)``: every total computed into ``values`` in dependency order, in place.
+
+        The same arithmetic as :func:`xlsxgen.expr.evaluate` over each total
+        (same operations in the same order, so the same floating-point
+        results), compiled once per spec into one Python function: the importer
+        recomputes the totals of every file it reads.
+        """
+        return expr.compile_assignments([(t.cell, t.node) for t in self.totals])
+
 
 def format_number(v) -> str:
     """Numbers as Excel's General format turns them into text (``&`` concatenation)."""
@@ -187,7 +198,4 @@ def compile_spec(spec) -> CompiledSpec:
 
 def recompute_totals(spec, values: dict) -> dict:
     """Fill every total of ``values`` ({(table,row,col): number}) from the inputs, in place."""
-    compiled = compile_spec(spec)
-    for t in compiled.totals:
-        values[t.cell] = expr.evaluate(t.node, lambda r: values.get((r.table, r.row, r.column), 0))
-    return values
+    return compile_spec(spec).fill_totals(values)
