@@ -1,19 +1,53 @@
 """Benchmark: xlsxgen against floors and peers, side by side, in one run.
 
-    python bench/bench.py                     # default: 30 repeats, collect at 100 and 1,000 files
-    python bench/bench.py --sizes 100,1000,10000
-    python bench/bench.py --quick             # tiny sizes: keeps the script working (CI)
+    python bench/bench.py                           # default: 30 repeats, collect of 100 and 1,000 files
+    python bench/bench.py --sizes 100,1000,10000    # the full run (10,000 files: about a minute)
+    python bench/bench.py --quick                   # tiny sizes, 3 repeats: keeps the script working (CI)
 
-Every contender runs on the same workbook shape (the gov-info-2021 template
-filled with the Xingtai 2023 seed), interleaved round-robin so that machine
-noise hits all of them alike. Reported: median, min–max, ratio to the floor of
-its group, and peak Python memory (tracemalloc) of one run.
+It builds its own inputs (nothing to download): the gov-info-2021 workbook
+filled with the Xingtai 2023 seed (examples/), and for ``collect`` N distinct
+filled workbooks of a roster of N agencies (``Personaliser(spec, year,
+data=seed)``). Every contender of a group runs on the same workbook shape,
+interleaved round-robin, so that machine noise hits all of them alike; absolute
+times on a shared machine are noise, the ratios are what to read.
 
-Floors and peers (issue 6):
-- write floor: xlsxwriter writing only the same values and formulas, in memory;
-- write peer: the same full-featured workbook written with openpyxl;
-- read floor: zipfile + expat over just the needed sheet parts and shared strings;
-- read peers: openpyxl load_workbook (full and read_only), python-calamine.
+Reported per contender: median, min–max, ratio to the first row of its group
+(the floor), peak Python heap of one run (``tracemalloc``: native allocations,
+e.g. calamine's, are not seen), and the target of issue 6 where there is one.
+
+Write group
+  floor   xlsxwriter writing only the same values and formulas, in memory (no
+          styles, validation, protection, names, merges);
+  ours    ``build_workbook`` (the full locked workbook) and a roster's workbook
+          (``Personaliser.build``: built once, then personalised; byte-identical
+          to a full generation);
+  peer    the same full-featured workbook written with openpyxl.
+
+Read group — what "the needed sheet parts" means here:
+  floor   zipfile + expat over the *data* sheets (cover, the statutory tables,
+          the narrative: the parts that hold figures and texts) and the shared
+          strings, collecting the values by cell reference. This is the strict
+          floor: the ratios of the group are to it;
+  floor+  the same over *every sheet the importer's checks read*: the data
+          sheets plus the instructions (labels checked for tampering), the live
+          checks (formulas checked) and the hidden metadata sheet (identity).
+          Shown for reference: it is what "needed for all checks" costs with
+          values only. Neither floor reads styles.xml (lock flags) or
+          workbook.xml (sheet names, protection, defined names), which the
+          importer must;
+  ours    ``importer.read_workbook`` + ``importer.validate_result``: identity,
+          every tamper check (labels, formulas, lock flags, protection), values,
+          totals and every rule — all checks included;
+  peers   openpyxl ``load_workbook`` (full, and read_only reading every value),
+          python-calamine (values of every sheet).
+
+Render group: the report draft of one agency, HTML and DOCX (absolute targets).
+
+Collect: ``xlsxgen collect`` (a subprocess, all cores) over N workbooks with a
+roster of N agencies and ``--out-dir`` (overview, consolidated workbook, sum in
+the official layout, drafts, N canonical JSON files): wall time, the import part
+of it (as collect reports it), and the peak resident memory of the whole
+process tree (parent and pool workers, sampled from /proc every 50 ms).
 """
 
 from __future__ import annotations
@@ -23,6 +57,7 @@ import gc
 import io
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -53,6 +88,9 @@ SEED = from_canonical_trusted(SPEC, json.loads((ROOT / "examples" / "xingtai-202
 PLAN = build_plan(SPEC)
 VALUES = recompute_totals(SPEC, dict(SEED.values))
 
+HEADERS = ("group", "contender", "median ms", "min–max ms", "× floor", "peak KiB", "target")
+COLLECT_HEADERS = ("collect N", "wall s", "import s", "outputs s", "ms/file", "files/s", "peak RSS MB", "exit")
+
 
 # --------------------------------------------------------------------------- write contenders
 def write_floor() -> bytes:
@@ -76,16 +114,17 @@ def write_ours_full() -> bytes:
     return build_workbook(SPEC, year=2023, agency_name=SEED.agency_name, agency_code=SEED.agency_code, data=SEED)
 
 
-_PERSONALISER = None
+_PERSONALISER: list = []
 
 
 def write_ours_roster() -> bytes:
     """Per agency of a roster: the base is built once (outside the loop), then personalised."""
-    global _PERSONALISER
-    if _PERSONALISER is None:
-        _PERSONALISER = Personaliser(SPEC, 2024)
-    _PERSONALISER.counter = getattr(_PERSONALISER, "counter", 0) + 1
-    return _PERSONALISER.build(f"某某市第{_PERSONALISER.counter}局", f"C{_PERSONALISER.counter}")
+    if not _PERSONALISER:
+        _PERSONALISER.append(Personaliser(SPEC, 2024))
+        _PERSONALISER.append(0)
+    _PERSONALISER[1] += 1
+    n = _PERSONALISER[1]
+    return _PERSONALISER[0].build(f"某某市第{n}局", f"C{n}")
 
 
 def write_openpyxl_peer() -> bytes:
@@ -143,66 +182,81 @@ FILLED = write_ours_full()
 
 
 def _sheet_parts(data: bytes) -> list[str]:
+    """Worksheet parts in the workbook's sheet order (xlsxwriter names them sheet1.xml, sheet2.xml...)."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        return sorted(n for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
+        names = [n for n in z.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)]
+    return sorted(names, key=lambda n: int(re.search(r"\d+", n.rsplit("/", 1)[1]).group()))
 
 
 PARTS = _sheet_parts(FILLED)
-NEEDED = [p for i, p in enumerate(PARTS) if i in (0, 2, 3, 4, 5)]  # cover, three tables, narrative
+assert len(PARTS) == len(PLAN.sheets), "one worksheet part per planned sheet"
+DATA_PARTS = [p for p, sp in zip(PARTS, PLAN.sheets) if sp.kind in ("cover", "table", "narrative", "previous")]
+CHECKED_PARTS = list(PARTS)  # every planned sheet: the importer's checks read all of them
 
 
-def read_floor(data: bytes = FILLED) -> dict:
-    """zipfile + expat over the needed sheet parts and the shared strings: the floor."""
+def _part_values(xml: bytes, part: str, strings: list[str], values: dict) -> None:
+    """The <v> text of every cell of one sheet part, shared strings resolved, into ``values``."""
+    ref = typ = None
+    text: list[str] = []
+
+    def start(name, attrs):
+        nonlocal ref, typ
+        if name == "c":
+            ref, typ = attrs.get("r"), attrs.get("t")
+        elif name == "v":
+            text.clear()
+
+    def end(name):
+        if name == "v":
+            v = "".join(text)
+            values[(part, ref)] = strings[int(v)] if typ == "s" else v
+
+    p = expat.ParserCreate()
+    p.buffer_text = True
+    p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = start, end, text.append
+    p.Parse(xml, True)
+
+
+def _read_values(data: bytes, parts: list[str]) -> dict:
+    """zipfile + expat: the shared strings, then the values of ``parts`` by (part, cell reference)."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         strings: list[str] = []
         buf: list[str] = []
-        p = expat.ParserCreate()
 
-        def start(name, attrs):
+        def s_start(name, attrs):
             if name == "si":
                 buf.clear()
 
-        def end(name):
+        def s_end(name):
             if name == "si":
                 strings.append("".join(buf))
 
-        p.StartElementHandler, p.EndElementHandler = start, end
-        p.CharacterDataHandler = buf.append
+        p = expat.ParserCreate()
+        p.buffer_text = True
+        p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = s_start, s_end, buf.append
         p.Parse(z.read("xl/sharedStrings.xml"), True)
         values: dict = {}
-        for part in NEEDED:
-            state = {"ref": None, "t": None, "in_v": False}
-            text: list[str] = []
-            p = expat.ParserCreate()
-
-            def s(name, attrs, state=state, text=text):
-                if name == "c":
-                    state["ref"], state["t"] = attrs.get("r"), attrs.get("t")
-                elif name == "v":
-                    state["in_v"] = True
-                    text.clear()
-
-            def e(name, state=state, text=text, part=part):
-                if name == "v":
-                    state["in_v"] = False
-                    v = "".join(text)
-                    values[(part, state["ref"])] = strings[int(v)] if state["t"] == "s" else v
-
-            def d(chunk, state=state, text=text):
-                if state["in_v"]:
-                    text.append(chunk)
-
-            p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = s, e, d
-            p.Parse(z.read(part), True)
+        for part in parts:
+            _part_values(z.read(part), part, strings, values)
         return values
 
 
-def read_openpyxl_full(data: bytes = FILLED):
-    return openpyxl.load_workbook(io.BytesIO(data))
+def read_floor() -> dict:
+    """The floor: values of the data sheets (and shared strings)."""
+    return _read_values(FILLED, DATA_PARTS)
 
 
-def read_openpyxl_readonly(data: bytes = FILLED):
-    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+def read_floor_checked() -> dict:
+    """Values of every sheet the importer's checks read (and shared strings)."""
+    return _read_values(FILLED, CHECKED_PARTS)
+
+
+def read_openpyxl_full():
+    return openpyxl.load_workbook(io.BytesIO(FILLED))
+
+
+def read_openpyxl_readonly():
+    wb = openpyxl.load_workbook(io.BytesIO(FILLED), read_only=True)
     out = {}
     for name in wb.sheetnames:
         for row in wb[name].iter_rows():
@@ -213,18 +267,19 @@ def read_openpyxl_readonly(data: bytes = FILLED):
     return out
 
 
-def read_calamine(data: bytes = FILLED):
+def read_calamine():
     from python_calamine import CalamineWorkbook
 
-    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(FILLED))
     return {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names}
 
 
-def read_ours(data: bytes = FILLED):
+def read_ours():
+    """Import and validate: identity, tampering, values, totals, every rule."""
     import importer
 
-    res = importer.read_workbook(data, name="bench.xlsx")
-    assert res.status == "ok", (res.status, [f.message for f in res.findings][:3])
+    res = importer.validate_result(importer.read_workbook(FILLED, name="bench.xlsx"))
+    assert res.status == "ok" and res.validated, (res.status, [f.message for f in res.findings][:3])
     return res
 
 
@@ -236,43 +291,46 @@ def _render(fmt):
 
 
 # --------------------------------------------------------------------------- harness
-def measure(groups: dict[str, list[tuple[str, callable]]], repeat: int) -> list[tuple]:
-    """Round-robin timing; returns rows (group, name, median, min, max, ratio, peak KiB)."""
+def measure(groups: dict[str, list[tuple]], repeat: int) -> list[tuple]:
+    """Round-robin timing; rows (group, name, median, min, max, ratio, peak KiB, target)."""
     rows = []
     for group, contenders in groups.items():
-        times = {name: [] for name, _ in contenders}
-        for fn in (f for _, f in contenders):  # warm-up
-            fn()
+        times: dict[str, list[float]] = {c[0]: [] for c in contenders}
+        for c in contenders:  # warm-up (imports, caches)
+            c[1]()
         for _ in range(repeat):
-            for name, fn in contenders:
+            for name, fn, _target in contenders:
+                gc.collect()
                 gc.disable()
                 t = time.perf_counter()
                 fn()
                 times[name].append(time.perf_counter() - t)
                 gc.enable()
         floor = statistics.median(times[contenders[0][0]])
-        for name, fn in contenders:
+        for name, fn, target in contenders:
             tracemalloc.start()
             fn()
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             ts = times[name]
             med = statistics.median(ts)
-            rows.append((group, name, med, min(ts), max(ts), med / floor, peak / 1024))
+            rows.append((group, name, med, min(ts), max(ts), med / floor, peak / 1024, target))
     return rows
 
 
 def print_table(rows):
-    print(f"{'group':<8} {'contender':<34} {'median ms':>10} {'min–max ms':>16} {'× floor':>8} {'peak KiB':>9}")
-    for group, name, med, lo, hi, ratio, peak in rows:
-        print(f"{group:<8} {name:<34} {med * 1000:>10.2f} {f'{lo * 1000:.2f}–{hi * 1000:.2f}':>16} "
-              f"{ratio:>7.2f}× {peak:>9.0f}")
+    print(f"{HEADERS[0]:<7} {HEADERS[1]:<40} {HEADERS[2]:>9} {HEADERS[3]:>15} {HEADERS[4]:>8} "
+          f"{HEADERS[5]:>8}  {HEADERS[6]}")
+    for group, name, med, lo, hi, ratio, peak, target in rows:
+        print(f"{group:<7} {name:<40} {med * 1000:>9.2f} {f'{lo * 1000:.2f}–{hi * 1000:.2f}':>15} "
+              f"{ratio:>7.2f}× {peak:>8.0f}  {target}")
 
 
 def _tree_rss_kib(root: int) -> int:
     """Resident memory of a process and all its descendants (Linux /proc), in KiB."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
+    page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -280,7 +338,7 @@ def _tree_rss_kib(root: int) -> int:
             with open(f"/proc/{d}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
             parents[int(d)] = int(fields[1])
-            rss[int(d)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
+            rss[int(d)] = int(fields[21]) * page_kib
         except (OSError, IndexError, ValueError):
             continue
     tree, frontier = {root}, [root]
@@ -293,39 +351,115 @@ def _tree_rss_kib(root: int) -> int:
     return sum(rss.get(p, 0) for p in tree)
 
 
-def _run_measured(cmd) -> tuple[float, int, int]:
-    """Run ``cmd``; return wall seconds, exit code and peak RSS of its whole process tree (KiB)."""
+def _run_measured(cmd, env=None) -> tuple[float, int, int, str]:
+    """Run ``cmd``; wall seconds, exit code, peak RSS of its whole process tree (KiB) and its output."""
+    out = tempfile.TemporaryFile()
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss_kib(proc.pid))
+        if sys.platform.startswith("linux"):
+            peak = max(peak, _tree_rss_kib(proc.pid))
         time.sleep(0.05)
-    return time.perf_counter() - t, proc.returncode, peak
+    wall = time.perf_counter() - t
+    out.seek(0)
+    return wall, proc.returncode, peak, out.read().decode("utf-8", "replace")
+
+
+def _make_pool(folder: Path, n: int) -> list[tuple[str, str, Path]]:
+    """N distinct filled workbooks (the seed's figures; each its own agency), built once for every size."""
+    pers = Personaliser(SPEC, SEED.year, data=SEED)
+    files = []
+    for i in range(n):
+        code, name = f"B{i:05d}", f"基准测试单位{i:05d}"
+        path = folder / f"{code}.xlsx"
+        path.write_bytes(pers.build(name, code))
+        files.append((code, name, path))
+    return files
 
 
 def collect_scaling(sizes: list[int]) -> list[tuple]:
-    """Wall time and peak RSS of `xlsxgen collect` over N distinct filled workbooks."""
+    """Wall time, import time and peak RSS of `xlsxgen collect` (with outputs) over N distinct filled workbooks."""
     rows = []
-    for n in sizes:
-        tmp = Path(tempfile.mkdtemp(prefix=f"xlsxgen-bench-{n}-"))
-        try:
-            inbox = tmp / "inbox"
-            inbox.mkdir()
-            pers = Personaliser(SPEC, SEED.year, data=SEED)
+    tmp = Path(tempfile.mkdtemp(prefix="xlsxgen-bench-"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    try:
+        pool_dir = tmp / "pool"
+        pool_dir.mkdir()
+        pool = _make_pool(pool_dir, max(sizes))
+        for n in sizes:
+            run = tmp / f"run-{n}"
+            inbox = run / "inbox"
+            inbox.mkdir(parents=True)
             roster = ["代码,名称"]
-            for i in range(n):
-                code, name = f"B{i:05d}", f"基准测试单位{i:05d}"
-                (inbox / f"{code}.xlsx").write_bytes(pers.build(name, code))
+            for code, name, path in pool[:n]:
+                try:
+                    os.link(path, inbox / path.name)
+                except OSError:
+                    shutil.copyfile(path, inbox / path.name)
                 roster.append(f"{code},{name}")
-            (tmp / "roster.csv").write_text("\n".join(roster) + "\n", encoding="utf-8")
-            cmd = [sys.executable, "-m", "xlsxgen.cli", "collect", str(inbox), "--db", str(tmp / "c.sqlite"),
-                   "--year", str(SEED.year), "--roster", str(tmp / "roster.csv"), "--out-dir", str(tmp / "out")]
-            wall, rc, peak = _run_measured(cmd)
-            rows.append((n, wall, rc, peak))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            (run / "roster.csv").write_text("\n".join(roster) + "\n", encoding="utf-8")
+            cmd = [sys.executable, "-m", "xlsxgen.cli", "collect", str(inbox), "--db", str(run / "c.sqlite"),
+                   "--year", str(SEED.year), "--roster", str(run / "roster.csv"), "--out-dir", str(run / "out"),
+                   "--quiet"]
+            wall, rc, peak, output = _run_measured(cmd, env)
+            m = re.search(r"用时 ([\d.]+) 秒", output)
+            imported = float(m.group(1)) if m else float("nan")
+            if rc:
+                print(output[-2000:], file=sys.stderr)
+            rows.append((n, wall, imported, rc, peak))
+            shutil.rmtree(run, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return rows
+
+
+def print_collect(rows):
+    h = COLLECT_HEADERS
+    print(f"{h[0]:>9} {h[1]:>7} {h[2]:>8} {h[3]:>9} {h[4]:>7} {h[5]:>7} {h[6]:>11} {h[7]:>4}")
+    for n, wall, imported, rc, peak in rows:
+        print(f"{n:>9} {wall:>7.2f} {imported:>8.1f} {wall - imported:>9.1f} {wall / n * 1000:>7.2f} "
+              f"{n / wall:>7.0f} {peak / 1024:>11.0f} {rc:>4}")
+    if len(rows) > 1:
+        first = rows[0]
+        growth = "; ".join(f"{n / first[0]:.0f}× files → {wall / first[1]:.1f}× time, "
+                          f"{(peak / first[4]) if first[4] else float('nan'):.2f}× peak memory"
+                          for n, wall, _i, _rc, peak in rows[1:])
+        print(f"growth from {first[0]} files: {growth}")
+
+
+def print_targets(rows, collect_rows):
+    """Issue 6's targets against this run."""
+    by = {(g, n): (med, ratio) for g, n, med, _lo, _hi, ratio, _p, _t in rows}
+    lines = []
+
+    def check(label, value, limit, unit):
+        ok = value <= limit
+        lines.append(f"  {'met    ' if ok else 'NOT MET'}  {label}: {value:.2f}{unit} (target ≤ {limit}{unit})")
+
+    if ("write", "xlsxgen roster (personalised)") in by:
+        check("roster workbook vs write floor", by[("write", "xlsxgen roster (personalised)")][1], 1.0, "×")
+    if ("read", "xlsxgen import+validate, all checks") in by:
+        ours = by[("read", "xlsxgen import+validate, all checks")][0]
+        check("import+validate vs read floor (data sheets)", by[("read", "xlsxgen import+validate, all checks")][1],
+              2.0, "×")
+        if ("read", "floor+: every sheet the checks read") in by:
+            check("import+validate vs floor+ (every sheet checked)", ours / by[("read",
+                  "floor+: every sheet the checks read")][0], 2.0, "×")
+        if ("read", "openpyxl read_only (peer)") in by:
+            speedup = by[("read", "openpyxl read_only (peer)")][0] / ours
+            lines.append(f"  {'met    ' if speedup >= 4 else 'NOT MET'}  faster than openpyxl read_only: "
+                         f"{speedup:.1f}× (target ≥ 4×)")
+    if ("render", "render html") in by:
+        check("render html", by[("render", "render html")][0] * 1000, 10, " ms")
+        check("render docx", by[("render", "render docx")][0] * 1000, 100, " ms")
+    for n, wall, _i, _rc, peak in collect_rows:
+        if n >= 10_000:
+            check(f"collect {n} wall", wall, 30, " s")
+            check(f"collect {n} peak RSS (process tree)", peak / 1024, 200, " MB")
+    if lines:
+        print("targets (issue 6):")
+        print("\n".join(lines))
 
 
 def main():
@@ -337,37 +471,35 @@ def main():
     repeat = 3 if args.quick else args.repeat
     sizes = [20] if args.quick else [int(s) for s in args.sizes.split(",") if s]
 
-    write = [("xlsxwriter values+formulas (floor)", write_floor), ("xlsxgen full generation", write_ours_full),
-             ("xlsxgen roster (personalised)", write_ours_roster), ("openpyxl full-featured (peer)",
-                                                                    write_openpyxl_peer)]
-    read = [("zipfile+expat (floor)", read_floor), ("openpyxl full (peer)", read_openpyxl_full),
-            ("openpyxl read_only (peer)", read_openpyxl_readonly)]
+    write = [("xlsxwriter values+formulas (floor)", write_floor, ""),
+             ("xlsxgen full generation", write_ours_full, ""),
+             ("xlsxgen roster (personalised)", write_ours_roster, "≤ 1.0×"),
+             ("openpyxl full-featured (peer)", write_openpyxl_peer, "")]
+    read = [("zipfile+expat, data sheets (floor)", read_floor, ""),
+            ("floor+: every sheet the checks read", read_floor_checked, ""),
+            ("xlsxgen import+validate, all checks", read_ours, "≤ 2.0×"),
+            ("openpyxl full (peer)", read_openpyxl_full, ""),
+            ("openpyxl read_only (peer)", read_openpyxl_readonly, "")]
     try:
         import python_calamine  # noqa: F401
 
-        read.append(("python-calamine (peer)", read_calamine))
+        read.append(("python-calamine (peer)", read_calamine, ""))
     except ImportError:
         pass
-    try:
-        import importer
-
-        if hasattr(importer, "read_workbook"):
-            read.append(("xlsxgen import+validate", read_ours))
-    except ImportError:
-        pass
-    groups = {"write": write, "read": read}
-    try:
-        from xlsxgen.render import render_report  # noqa: F401
-
-        groups["render"] = [("render html", lambda: _render("html")), ("render docx", lambda: _render("docx"))]
-    except ImportError:
-        pass
-    print(f"xlsxgen benchmark — {repeat} interleaved repeats, Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    print_table(measure(groups, repeat))
+    groups = {"write": write, "read": read,
+              "render": [("render html", lambda: _render("html"), "≤ 10 ms"),
+                         ("render docx", lambda: _render("docx"), "≤ 100 ms")]}
+    print(f"xlsxgen benchmark — {repeat} interleaved repeats, Python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cores, {sys.platform}")
+    rows = measure(groups, repeat)
+    print_table(rows)
     print()
-    print(f"{'collect N':>10} {'wall s':>8} {'files/s':>8} {'peak RSS MB':>12} {'exit':>5}")
-    for n, wall, rc, peak in collect_scaling(sizes):
-        print(f"{n:>10} {wall:>8.2f} {n / wall:>8.0f} {peak / 1024:>12.0f} {rc:>5}")
+    collect_rows = collect_scaling(sizes)
+    print_collect(collect_rows)
+    print()
+    print_targets(rows, collect_rows)
+    if any(r[3] for r in collect_rows):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from xlsxgen.errors import UsageError, XlsxgenError
 from xlsxgen.progress import Progress
@@ -47,7 +48,7 @@ STATE_LABELS = {
 _STATE_OF_STATUS = {ACCEPTED: "ok", WARNING: "warning", INVALID: "invalid", UNREADABLE: "unreadable"}
 
 
-@dataclass
+@dataclass(slots=True)
 class FileTask:
     path: str
     rel: str
@@ -85,23 +86,29 @@ def scan(inbox: str | os.PathLike, other=None):
     root = str(inbox)
     while stack:
         folder = stack.pop()
+        # names and kinds only, sorted: an inbox of 10,000 files costs a list of short strings, not of DirEntry objects
+        entries: list[tuple[str, bool]] = []
         try:
             with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                for e in it:
+                    name = e.name
+                    if name.startswith("."):
+                        continue
+                    try:
+                        if e.is_dir(follow_symlinks=False):
+                            entries.append((name, True))
+                        elif e.is_file():
+                            entries.append((name, False))
+                    except OSError:
+                        continue
         except OSError:
             continue
+        entries.sort()
         subdirs = []
-        for e in entries:
-            name = e.name
-            if name.startswith("."):
-                continue
-            try:
-                if e.is_dir(follow_symlinks=False):
-                    subdirs.append(e.path)
-                    continue
-                if not e.is_file():
-                    continue
-            except OSError:
+        for name, is_dir in entries:
+            path = os.path.join(folder, name)
+            if is_dir:
+                subdirs.append(path)
                 continue
             if name.startswith("~$"):
                 continue
@@ -110,14 +117,14 @@ def scan(inbox: str | os.PathLike, other=None):
                 if other is not None:
                     other[ext or "(无扩展名)"] += 1
                     if ext in SPREADSHEET_LIKE and hasattr(other, "examples") and len(other.examples) < 10:
-                        other.examples.append(os.path.relpath(e.path, root))
+                        other.examples.append(os.path.relpath(path, root))
                 continue
             try:
-                st = e.stat()
+                st = os.stat(path)
             except OSError:
                 continue
             mtime = _dt.datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(timespec="microseconds")
-            yield FileTask(e.path, os.path.relpath(e.path, root), st.st_size, mtime)
+            yield FileTask(path, os.path.relpath(path, root), st.st_size, mtime)
         stack.extend(reversed(subdirs))
 
 
@@ -493,7 +500,7 @@ def _crashed(task: FileTask) -> dict:
 # ---------------------------------------------------------------------------- the overview
 
 
-@dataclass
+@dataclass(slots=True)
 class OverviewRow:
     position: int
     code: str
@@ -557,11 +564,25 @@ def prepare_out_dir(out_dir) -> Path:
     return out
 
 
+class _Brief(NamedTuple):
+    agency_name: str | None
+    status: str
+    errors: int
+    warnings: int
+    file_name: str
+    received_at: str
+    id: int
+    reason: str | None
+
+
 def build_overview(store: Store, year: int, roster=None) -> Overview:
     """Per agency of the roster (or per agency seen, without one): its current state."""
     if roster is None:
         roster = store.roster(year)
-    current = {r.agency_code: r for r in store.current(year, with_data=False, with_findings=False)}
+    # what the rows need of each current submission (not whole records: 10,000 agencies stay a few MB)
+    current = {r.agency_code: _Brief(r.agency_name, r.status, r.errors, r.warnings, r.file_name, r.received_at, r.id,
+                                     r.reason)
+               for r in store.current(year, with_data=False, with_findings=False)}
     versions = store.submission_counts(year)
     rejected = store.unattributed(year)
     rejected_by_code: dict[str, list] = {}
@@ -810,10 +831,12 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
     return res
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(v, ensure_ascii=False), without a new encoder per call
+
+
 def canonical_text(doc: dict) -> str:
     """Canonical JSON, indented down to the table rows (one line per row): readable and fast to write."""
-    def enc(v):
-        return json.dumps(v, ensure_ascii=False)
+    enc = _ENCODE
 
     def block(obj: dict, depth: int, inline_at: int) -> str:
         pad = "  " * (depth + 1)

@@ -66,10 +66,21 @@ class Roster:
     def get(self, code: str) -> Agency | None:
         return self.by_code.get(code)
 
+    def _names(self) -> list[tuple[str, Agency]]:
+        """(normalised name, agency) of every agency, computed once (a collect asks per file)."""
+        names = self.__dict__.get("_normalised")
+        if names is None or len(names) != len(self.agencies):
+            names = self.__dict__["_normalised"] = [(_norm(a.name), a) for a in self.agencies]
+            by_name: dict[str, list[Agency]] = {}
+            for key, a in names:
+                by_name.setdefault(key, []).append(a)
+            self.__dict__["_by_name"] = by_name
+        return names
+
     def match_name(self, name: str) -> Agency | None:
         """The agency whose name is exactly ``name`` (spaces ignored), if exactly one."""
-        key = _norm(name)
-        hits = [a for a in self.agencies if _norm(a.name) == key]
+        self._names()
+        hits = self.__dict__["_by_name"].get(_norm(name), ())
         return hits[0] if len(hits) == 1 else None
 
     def match_file_name(self, file_name: str) -> Agency | None:
@@ -79,10 +90,10 @@ class Roster:
         any name containing exactly one roster agency's full name or code.
         """
         stem = _norm(Path(file_name).stem)
-        named = [a for a in self.agencies if _norm(a.name) and _norm(a.name) in stem]
+        named = [(key, a) for key, a in self._names() if key and key in stem]
         if named:
-            longest = max(len(_norm(a.name)) for a in named)
-            named = [a for a in named if len(_norm(a.name)) == longest]
+            longest = max(len(key) for key, _a in named)
+            named = [a for key, a in named if len(key) == longest]
             if len(named) == 1:
                 return named[0]
         parts = set(re.split(r"[-_\s.，,（）()]+", stem))

@@ -115,7 +115,7 @@ class StoreError(XlsxgenError):
     """The store cannot be opened or written."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     """One stored submission (one received file)."""
 
