@@ -425,9 +425,12 @@ def test_collect_2019_format_in_a_later_year_needs_format(tmp_path):
     base = from_canonical_trusted(spec, example_doc(spec.id))
     roster_path, inbox, subs = _batch(tmp_path, spec, year, base)
     args = ["collect", str(inbox), "--year", str(year), "--roster", str(roster_path), "--quiet"]
-    r = run_cli(*args, "--db", str(tmp_path / "default.sqlite"))  # without --format: rejected, and told why
+    r = run_cli(*args, "--db", str(tmp_path / "c.sqlite"))  # without --format: rejected, and told why
     assert r.returncode == 0, r.stderr
     assert "格式版本不符" in r.stdout
+    with Store.open(tmp_path / "c.sqlite") as st:
+        assert {row.code: row.state for row in build_overview(st, year).rows} != {"L1": "ok", "L2": "ok"}
+    # the same store, again with the right format: the rejected files are admitted without re-sending
     r = run_cli(*args, "--db", str(tmp_path / "c.sqlite"), "--format", spec.id, "--out-dir", str(tmp_path / "out"))
     assert r.returncode == 0, r.stderr
     with Store.open(tmp_path / "c.sqlite") as st:

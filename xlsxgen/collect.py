@@ -339,9 +339,9 @@ def collect(inbox, *, db, year: int, roster_path=None, jobs: int | None = None, 
     with Store.open(db) as store:
         if roster is not None:
             store.save_roster(year, roster)
-            result.readmitted = store.readmit(year, [a.code for a in roster])
         else:
             roster = store.roster(year)
+        result.readmitted = store.readmit(year, None if roster is None else [a.code for a in roster], spec.id)
         total = sum(1 for _ in scan(inbox_p))
         run_id = store.start_run(year, str(inbox_p.resolve()))
         received_at = _dt.datetime.now().astimezone().isoformat(timespec="microseconds")

@@ -294,20 +294,32 @@ class Store:
 
         return self._write(go)
 
-    def readmit(self, year: int, codes) -> int:
-        """Files once rejected because their agency was not in the roster, whose agency now is: admit them."""
-        codes = set(codes)
+    def readmit(self, year: int, codes, format_id: str | None = None) -> int:
+        """Admit files once rejected for a reason this run no longer has.
+
+        A file rejected because its agency was not in the roster is admitted once
+        the roster has it (``codes``; None keeps the roster check out); one rejected
+        for its format version is admitted when the run's format (``format_id``) is
+        the file's own. Both conditions must hold for either kind of rejection.
+        """
+        codes = None if codes is None else set(codes)
 
         def go(conn):
             rows = conn.execute(
-                "SELECT id, agency_code, checked_status FROM submissions "
-                "WHERE year = ? AND status = 'rejected' AND reason_code = 'unknown_agency'", (year,)).fetchall()
+                "SELECT id, agency_code, checked_status, format_id, reason_code FROM submissions "
+                "WHERE year = ? AND status = 'rejected' AND reason_code IN ('unknown_agency', 'wrong_format')",
+                (year,)).fetchall()
             n = 0
-            for sid, code, checked in rows:
-                if code in codes and checked in STATUSES:
-                    conn.execute("UPDATE submissions SET status = ?, reason_code = NULL, reason = NULL WHERE id = ?",
-                                 (checked, sid))
-                    n += 1
+            for sid, code, checked, fmt, reason in rows:
+                if checked not in STATUSES:
+                    continue
+                if reason == "wrong_format" and (format_id is None or fmt != format_id):
+                    continue
+                if codes is not None and code not in codes:
+                    continue
+                conn.execute("UPDATE submissions SET status = ?, reason_code = NULL, reason = NULL WHERE id = ?",
+                             (checked, sid))
+                n += 1
             return n
 
         return self._write(go)
