@@ -17,6 +17,7 @@ and cross-table references work; ``previous.`` references are not allowed.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,17 +55,10 @@ class Derived:
         return top / bottom
 
 
-_CACHE: dict[int, tuple[object, tuple[Derived, ...]]] = {}
-
-
+@functools.cache  # specs and tables hash by identity: computed once per object
 def derived_of(spec) -> tuple[Derived, ...]:
     """The derived figures of ``spec`` (parsed once per spec object)."""
-    hit = _CACHE.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    items = _load(spec)
-    _CACHE[id(spec)] = (spec, items)
-    return items
+    return _load(spec)
 
 
 def _load(spec) -> tuple[Derived, ...]:

@@ -7,6 +7,7 @@ the same :class:`TableGrid`; nothing here knows a particular table.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from xlsxgen.layout import build_layout
@@ -66,17 +67,10 @@ class TableGrid:
         return out
 
 
-_CACHE: dict[int, tuple[object, TableGrid]] = {}
-
-
+@functools.cache  # specs and tables hash by identity: computed once per object
 def grid_of(table) -> TableGrid:
     """The grid of ``table`` (a TableSpec); computed once per table object."""
-    hit = _CACHE.get(id(table))
-    if hit is not None and hit[0] is table:
-        return hit[1]
-    grid = _build(table)
-    _CACHE[id(table)] = (table, grid)
-    return grid
+    return _build(table)
 
 
 def _build(table) -> TableGrid:
