@@ -10,7 +10,7 @@ import pytest
 from importer import read_workbook, validate_result
 from tests.conftest import all_format_ids
 from tests.hostile import openpyxl_edit
-from tests.hostile.data import random_submission
+from tests.hostile.data import filled_workbook, random_submission
 from xlsxgen.data import to_canonical
 from xlsxgen.generate import build_workbook
 from xlsxgen.plan import META_SHEET
@@ -19,10 +19,7 @@ from xlsxgen.spec import load_format
 
 @pytest.fixture(scope="module", params=all_format_ids())
 def filled(request):
-    spec = load_format(request.param)
-    sub = random_submission(spec, 8)
-    data = build_workbook(spec, year=sub.year, agency_name=sub.agency_name, agency_code=sub.agency_code, data=sub)
-    return spec, sub, data
+    return filled_workbook(request.param, 8)
 
 
 def _set_meta(data: bytes, key: str, value: str) -> bytes:

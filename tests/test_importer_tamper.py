@@ -12,21 +12,17 @@ from openpyxl.styles import Protection
 from importer import load_source, read_workbook, validate_result
 from tests.conftest import all_format_ids
 from tests.hostile import edit_part, openpyxl_edit, replace_cell, sheet_part, zip_parts
-from tests.hostile.data import random_submission
+from tests.hostile.data import filled_workbook
 from xlsxgen.cli import cli
 from xlsxgen.data import to_canonical
 from xlsxgen.generate import build_workbook
 from xlsxgen.plan import build_plan
 from xlsxgen.rules import recompute_totals
-from xlsxgen.spec import load_format
 
 
 @pytest.fixture(scope="module", params=all_format_ids())
 def filled(request):
-    spec = load_format(request.param)
-    sub = random_submission(spec, 3)
-    data = build_workbook(spec, year=sub.year, agency_name=sub.agency_name, agency_code=sub.agency_code, data=sub)
-    return spec, sub, data
+    return filled_workbook(request.param, 3)
 
 
 def check(data: bytes):

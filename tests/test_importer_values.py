@@ -10,11 +10,9 @@ from importer import read_json, read_workbook, validate_result
 from importer.values import read_cell, read_json_value, read_text
 from tests.conftest import all_format_ids
 from tests.hostile import edit_part, openpyxl_edit, replace_cell, sheet_part
-from tests.hostile.data import random_submission
+from tests.hostile.data import filled_workbook
 from xlsxgen.data import to_canonical
-from xlsxgen.generate import build_workbook
 from xlsxgen.plan import build_plan
-from xlsxgen.spec import load_format
 
 # (typed value, kind, finding code or None, value read)
 CASES = [
@@ -70,10 +68,7 @@ def test_text_and_cell_rules():
 
 @pytest.fixture(scope="module", params=all_format_ids())
 def filled(request):
-    spec = load_format(request.param)
-    sub = random_submission(spec, 5)
-    data = build_workbook(spec, year=sub.year, agency_name=sub.agency_name, agency_code=sub.agency_code, data=sub)
-    return spec, sub, data
+    return filled_workbook(request.param, 5)
 
 
 def _input_of_kind(spec, kind):

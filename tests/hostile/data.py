@@ -103,3 +103,14 @@ def random_submission(spec, seed: int, *, year: int | None = None, previous: Sub
         if f.bind and f.bind.startswith("contact."):
             sub.contact[f.bind.partition(".")[2]] = rnd.choice(["张三", "0319-1234567", "2025-01-15", ""])
     return sub
+
+
+def filled_workbook(format_id: str, seed: int):
+    """(spec, submission, bytes): a generated workbook of ``format_id`` filled with consistent random data."""
+    from xlsxgen.generate import build_workbook
+    from xlsxgen.spec import load_format
+
+    spec = load_format(format_id)
+    sub = random_submission(spec, seed)
+    data = build_workbook(spec, year=sub.year, agency_name=sub.agency_name, agency_code=sub.agency_code, data=sub)
+    return spec, sub, data
