@@ -766,12 +766,7 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
                               template_name=template)
         res.feedback.append(write_atomic(fb_dir / name, data))
         wanted.add(name)
-    for old in fb_dir.glob(f"{FEEDBACK_PREFIX}{year}-*.xlsx"):
-        if old.name not in wanted:
-            try:
-                old.unlink()
-            except OSError:
-                pass
+    _remove_stale(fb_dir, f"{FEEDBACK_PREFIX}{year}-*.xlsx", keep=wanted)
 
     # 3. canonical JSON of every accepted submission
     data_dir = out / "数据"
@@ -785,12 +780,7 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
             _write_quick(data_dir / name, canonical_text(json.loads(rec.data_json)))
             written.add(name)
             res.data_files += 1
-    for old in data_dir.glob(f"{year}-*.json"):
-        if old.name not in written:
-            try:
-                old.unlink()
-            except OSError:
-                pass
+    _remove_stale(data_dir, f"{year}-*.json", keep=written)
 
     # 4. the consolidated workbook (streamed) and the sum in the official layout
     res.consolidated = out / f"汇总表-{year}.xlsx"
@@ -867,3 +857,13 @@ def _write_quick(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except OSError as e:
         raise XlsxgenError(f"无法写入 {path}：{os_reason(e)}") from None
+
+
+def _remove_stale(folder: Path, pattern: str, keep: set) -> None:
+    """Delete earlier outputs (never inputs) matching ``pattern`` that this run did not write again."""
+    for old in folder.glob(pattern):
+        if old.name not in keep:
+            try:
+                old.unlink()
+            except OSError:
+                pass
