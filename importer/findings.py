@@ -309,7 +309,7 @@ def _show(v) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
-        from xlsxgen.rules import format_number
+        from xlsxgen.spec.rules import format_number
 
         return format_number(v)
     return str(v)

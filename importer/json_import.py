@@ -105,8 +105,8 @@ def import_json_bytes(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -
 
 def _guess_format(doc: dict, year):
     """Without a format id: the installed format whose cell keys match the data best (then by year)."""
-    from xlsxgen.formats import resolve_format
     from xlsxgen.spec import available_formats
+    from xlsxgen.spec.versions import resolve_format
 
     try:
         by_year = resolve_format(None, year)

@@ -1,9 +1,9 @@
 """Validate a submission's figures: totals, every rule of the spec, cross-year rules.
 
-The rules are those of :func:`xlsxgen.rules.compile_spec` — the very
+The rules are those of :func:`xlsxgen.spec.rules.compile_spec` — the very
 instances the workbook's live checks are compiled from — evaluated with
 :meth:`RuleInstance.evaluate` and worded with :meth:`RuleInstance.message`.
-Totals are always recomputed (:func:`xlsxgen.rules.recompute_totals`); totals
+Totals are always recomputed (:func:`xlsxgen.spec.rules.recompute_totals`); totals
 a JSON file claims are compared with the recomputation.
 
 Where a finding points is decided by a :class:`Locator`: table/row/column keys
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from importer.findings import Finding, make
 from importer.values import same
-from xlsxgen import expr
 from xlsxgen.errors import SpecError
-from xlsxgen.rules import compile_spec, recompute_totals
+from xlsxgen.spec import expr
+from xlsxgen.spec.rules import compile_spec, recompute_totals
 
 
 class Locator:

@@ -1,9 +1,9 @@
 """Read a returned workbook against its plan: identity, tampering, values.
 
 The workbook is read with :mod:`importer.xlsx_reader` and compared, cell by
-cell, with :func:`xlsxgen.plan.build_plan` of its format:
+cell, with :func:`xlsxgen.workbook.plan.build_plan` of its format:
 
-* identity — the very hidden metadata sheet (:data:`xlsxgen.plan.META_SHEET`)
+* identity — the very hidden metadata sheet (:data:`xlsxgen.workbook.plan.META_SHEET`)
   names generator, format id and version, agency, year, whether last year's
   sheet is included, and the plan fingerprint. Without it, the labels are
   matched against every installed format (a warning when one matches);
@@ -36,8 +36,8 @@ from importer.values import read_cell, same
 from importer.xlsx_reader import FORMULA, STYLE, TYPE, VALUE, Workbook, split_ref, style_index
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
-from xlsxgen.plan import GENERATOR, META_SHEET, build_plan
-from xlsxgen.rules import recompute_totals
+from xlsxgen.spec.rules import recompute_totals
+from xlsxgen.workbook.plan import GENERATOR, META_SHEET, build_plan
 
 TEXT_TYPES = ("s", "str", "inlineStr")
 LOCKED_ROLES = ("label", "total", "check", "bound", "previous", "status")
@@ -352,7 +352,7 @@ class _Importer:
                 votes[d] += 1
                 examples.append((pc.row, pc.col, d, pc))
         if votes and votes.most_common(1)[0][1] >= 2:
-            from xlsxgen.layout import a1
+            from xlsxgen.workbook.layout import a1
 
             top = votes.most_common(1)[0][0]
             row, col, d, pc = min((e for e in examples if e[2] == top), key=lambda e: (e[0], e[1]))
@@ -586,7 +586,7 @@ def _number_or_text(c):
 
 
 def _fmt(v) -> str:
-    from xlsxgen.rules import format_number
+    from xlsxgen.spec.rules import format_number
 
     return format_number(v)
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from xlsxgen import expr
 from xlsxgen.errors import SpecError
+from xlsxgen.spec import expr
 
 
 def test_parse_and_evaluate_balance(spec2021):

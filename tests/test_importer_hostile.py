@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from importer import load_source, read_workbook
 from tests.hostile import corpus, deep_nesting, sheet_part
 from xlsxgen.cli import cli
-from xlsxgen.generate import build_workbook
+from xlsxgen.workbook.writer import build_workbook
 
 TIME_BOUND = 5.0  # seconds: a correctness bound (no hang), not a benchmark
 MEMORY_BOUND = 200 * 1024 * 1024

@@ -59,9 +59,9 @@ KNOWN_VIOLATIONS: dict = {}
 
 def format_facts() -> tuple[dict[str, str], dict[str, str]]:
     """(labels, keys) of every installed format: text → where it comes from."""
-    from xlsxgen.layout import build_layout
     from xlsxgen.render.derived import derived_of
     from xlsxgen.spec import available_formats
+    from xlsxgen.workbook.layout import build_layout
 
     labels: dict[str, str] = {}
     keys: dict[str, str] = {}

@@ -18,9 +18,9 @@ from tests.conftest import all_format_ids, example_doc, example_paths
 from xlsxgen.cli import cli
 from xlsxgen.data import from_canonical_trusted
 from xlsxgen.errors import SpecError
-from xlsxgen.layout import TABLE_TOP, build_layout
 from xlsxgen.render import TemplateError, render_report
 from xlsxgen.render.filters import cn, num, pct
+from xlsxgen.workbook.layout import TABLE_TOP, build_layout
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_JSON = ROOT / "examples" / "xingtai-2023.json"
@@ -416,7 +416,7 @@ def test_2019_sentences_follow_its_own_table_two(change, wording):
 
 def test_workbook_source_renders_like_its_json(case, tmp_path):
     """A filled workbook of either version is recognised by the importer and renders as its JSON does."""
-    from xlsxgen.generate import build_workbook
+    from xlsxgen.workbook.writer import build_workbook
 
     sub = from_canonical_trusted(case.spec, case.doc)
     path = tmp_path / "filled.xlsx"

@@ -10,8 +10,8 @@ import yaml
 
 from tests.conftest import SHARED
 from xlsxgen.errors import SpecError
-from xlsxgen.layout import build_layout
 from xlsxgen.spec import load_spec_file
+from xlsxgen.workbook.layout import build_layout
 
 # Transcribed by hand from ../shared/reference/official-format-2021.md §3 (checked there by code point).
 TABLE3_ROW_PATHS = [
@@ -151,7 +151,7 @@ def test_merged_layout_of_table3_matches_reference(spec2021):
 
 
 def test_totals_and_rules_expand(spec2021):
-    from xlsxgen.rules import compile_spec
+    from xlsxgen.spec.rules import compile_spec
 
     c = compile_spec(spec2021)
     balance = [r for r in c.rules if r.id == "applications.balance"]

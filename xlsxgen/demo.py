@@ -56,7 +56,7 @@ def _input_kinds(spec) -> dict:
 
 
 def _repairable_rules(spec):
-    from xlsxgen.rules import compile_spec
+    from xlsxgen.spec.rules import compile_spec
 
     return [ru for ru in compile_spec(spec).rules
             if not ru.cross_year and ru.severity == "error" and ru.node.op in ("==", "<=", ">=")]
@@ -67,7 +67,7 @@ def repair(spec, values: dict, *, max_passes: int = 8, frozen=()) -> bool:
 
     Keys in ``frozen`` are never changed.
     """
-    from xlsxgen.rules import recompute_totals
+    from xlsxgen.spec.rules import recompute_totals
 
     kinds = _input_kinds(spec)
     rules = _repairable_rules(spec)
@@ -111,7 +111,7 @@ def repair(spec, values: dict, *, max_passes: int = 8, frozen=()) -> bool:
 
 
 def _derivative(spec, ru, values, key) -> float:
-    from xlsxgen.rules import recompute_totals
+    from xlsxgen.spec.rules import recompute_totals
 
     def side_diff(vals):
         _, left, right = ru.evaluate(lambda r: vals.get((r.table, r.row, r.column), 0))
@@ -171,7 +171,7 @@ def break_balance(spec, values: dict) -> tuple:
 
 def type_over_total(spec, blob: bytes, *, add: int = 10) -> tuple[bytes, str]:
     """The workbook with the first total's formula removed and a number typed in its place."""
-    from xlsxgen.plan import build_plan
+    from xlsxgen.workbook.plan import build_plan
 
     plan = build_plan(spec, False)
     cell = next(c for c in plan.cells if c.role == "total")
@@ -237,19 +237,22 @@ def prepare_dir(root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
         (root / MARKER).write_text("xlsxgen demo\n", encoding="utf-8")
     except OSError as e:
-        from xlsxgen.collect import os_reason
+        from xlsxgen.files import os_reason
 
         raise UsageError(f"无法使用文件夹 {root}：{os_reason(e)}") from None
 
 
 def run_demo(root, *, show_progress: bool = False) -> DemoResult:
-    from xlsxgen.collect import build_overview, collect, write_outputs
+    from xlsxgen.collection.distribute import distribute, workbook_file_name
+    from xlsxgen.collection.intake import collect
+    from xlsxgen.collection.outputs import write_outputs
+    from xlsxgen.collection.overview import build_overview
+    from xlsxgen.collection.roster import read_roster
+    from xlsxgen.collection.store import Store
     from xlsxgen.data import from_canonical_trusted
-    from xlsxgen.formats import resolve_format
-    from xlsxgen.generate import build_workbook
     from xlsxgen.resources import examples_root
-    from xlsxgen.roster import distribute, read_roster, workbook_file_name
-    from xlsxgen.store import Store
+    from xlsxgen.spec.versions import resolve_format
+    from xlsxgen.workbook.writer import build_workbook
 
     root = Path(root).resolve()
     prepare_dir(root)
@@ -307,7 +310,7 @@ def run_demo(root, *, show_progress: bool = False) -> DemoResult:
         res.outputs = write_outputs(store, res.overview, spec=spec, out_dir=res.out, sum_name=SUM_NAME)
 
     # 4. next year: the workbooks prefilled from the store
-    from xlsxgen.formats import check_year
+    from xlsxgen.spec.versions import check_year
 
     try:
         next_spec = resolve_format(None, year + 1)

@@ -37,9 +37,11 @@ def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code
       xlsxgen collect 收件箱/ --db 收集库.sqlite --year 2024 --roster 名单.csv --out-dir 汇总/
       xlsxgen collect 收件箱/ --db 收集库.sqlite --year 2022 --format gov-info-2019   # 沿用试行格式的年度
     """
-    from xlsxgen.collect import build_overview, collect, overview_text, prepare_out_dir, write_outputs
-    from xlsxgen.formats import check_year, resolve_format
-    from xlsxgen.store import Store
+    from xlsxgen.collection.intake import collect
+    from xlsxgen.collection.outputs import prepare_out_dir, write_outputs
+    from xlsxgen.collection.overview import build_overview, overview_text
+    from xlsxgen.collection.store import Store
+    from xlsxgen.spec.versions import check_year, resolve_format
 
     spec = resolve_format(format_id, year)
     check_year(spec, year)
@@ -86,7 +88,7 @@ _STATUS_WORDS = {"accepted": "通过", "warning": "仅有警告", "invalid": "�
 
 
 def outputs_text(o) -> str:
-    from xlsxgen.collect import display_width
+    from xlsxgen.textwidth import display_width
 
     items = [("报送情况表", o.overview)]
     if o.feedback:

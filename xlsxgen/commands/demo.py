@@ -21,9 +21,10 @@ def command(out_dir):
     其余为虚构的演示单位（数据由程序模拟）：有填对的、勾稽关系错的、改写合计的、
     文件损坏的和没有报送的。
     """
-    from xlsxgen.collect import format_table, overview_text
+    from xlsxgen.collection.overview import overview_text
     from xlsxgen.commands.collect import _summary, outputs_text
     from xlsxgen.demo import run_demo
+    from xlsxgen.textwidth import format_table
 
     t0 = time.monotonic()
     r = run_demo(out_dir)

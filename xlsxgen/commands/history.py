@@ -22,8 +22,8 @@ def command(db, agency, year, show_findings):
     示例：
       xlsxgen history --db 收集库.sqlite --agency 130500-001
     """
-    from xlsxgen.collect import format_table
-    from xlsxgen.store import Store
+    from xlsxgen.collection.store import Store
+    from xlsxgen.textwidth import format_table
 
     with Store.open(db, create=False) as store:
         code = agency.strip()

@@ -4,7 +4,7 @@ Pipeline: :class:`~xlsxgen.render.context.RenderContext` (figures, checks,
 sources) → the format's Jinja templates (``templates/<format>/report/*.j2``,
 wording) → the report markup (:mod:`xlsxgen.render.markup`) → one writer per
 output format (:mod:`.html`, :mod:`.docx`, :mod:`.text`). The statutory tables
-are drawn from :func:`xlsxgen.layout.build_layout`; nothing here knows a label,
+are drawn from :func:`xlsxgen.workbook.layout.build_layout`; nothing here knows a label,
 a table or a row of a particular format. See docs/render.md.
 """
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xlsxgen import expr
 from xlsxgen.render import derived as derived_mod
 from xlsxgen.render import markup
 from xlsxgen.render.filters import format_number, format_percent
-from xlsxgen.rules import compile_spec, recompute_totals
+from xlsxgen.spec import expr
+from xlsxgen.spec.rules import compile_spec, recompute_totals
 
 PLACEHOLDER = "【待补充：{}】"
 TABLE_PLACEHOLDER = "【待补充】"

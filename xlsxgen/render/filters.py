@@ -17,8 +17,8 @@ Figures (:class:`xlsxgen.render.context.Figure`) and plain numbers are both acce
 
 from __future__ import annotations
 
-from xlsxgen import expr
 from xlsxgen.render import markup
+from xlsxgen.spec import expr
 
 _DIGITS = "零一二三四五六七八九"
 

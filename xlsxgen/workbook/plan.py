@@ -29,9 +29,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from xlsxgen import expr, messages
-from xlsxgen.layout import a1, build_layout, place_checks
-from xlsxgen.rules import compile_spec
+from xlsxgen import messages
+from xlsxgen.spec import expr
+from xlsxgen.spec.rules import compile_spec
+from xlsxgen.workbook.layout import a1, build_layout, place_checks
 
 META_SHEET = "_xlsxgen"  # very hidden; the tool's own, not a format fact
 GENERATOR = "xlsxgen"

@@ -34,15 +34,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlsxgen.collection.statuses import STATUSES, USABLE
 from xlsxgen.errors import XlsxgenError
-
-ACCEPTED = "accepted"  # read, no errors, no warnings
-WARNING = "warning"  # read, warnings only
-INVALID = "invalid"  # read, errors
-UNREADABLE = "unreadable"  # not a usable workbook
-REJECTED = "rejected"  # readable but not for this collection (year, agency, format)
-STATUSES = (ACCEPTED, WARNING, INVALID, UNREADABLE, REJECTED)
-USABLE = (ACCEPTED, WARNING)  # summed and used as last year's data
 
 BUSY_TIMEOUT_MS = 120_000
 
@@ -331,7 +324,7 @@ class Store:
 
     def roster(self, year: int):
         """The roster recorded for ``year``, or None."""
-        from xlsxgen.roster import Agency, Roster
+        from xlsxgen.collection.roster import Agency, Roster
 
         rows = self.conn.execute("SELECT code, name, parent, kind FROM agencies WHERE year = ? ORDER BY position",
                                  (year,)).fetchall()

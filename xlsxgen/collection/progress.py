@@ -75,7 +75,7 @@ class Progress:
 
     def _pad(self, line: str) -> str:
         """``line`` padded with spaces over the previous one (no terminal escape codes: works in cmd.exe)."""
-        from xlsxgen.collect import display_width
+        from xlsxgen.textwidth import display_width
 
         w = display_width(line)
         out = line + " " * max(0, self._width - w)

@@ -9,7 +9,7 @@
   is written by xlsxwriter, so 10,000 agencies need no more memory than ten
   (and take about a second).
 * The sum in the official layout is the format's own workbook, generated with
-  the summed data (:func:`xlsxgen.generate.build_workbook`): it can be checked,
+  the summed data (:func:`xlsxgen.workbook.writer.build_workbook`): it can be checked,
   rendered and even sent on to the next level as a submission.
 * :func:`build_overview_workbook` is the status overview as .xlsx.
 
@@ -27,9 +27,9 @@ from pathlib import Path
 
 from xlsxwriter.workbook import Workbook
 
-from xlsxgen import expr
 from xlsxgen.data import Submission, number
-from xlsxgen.rules import recompute_totals
+from xlsxgen.spec import expr
+from xlsxgen.spec.rules import recompute_totals
 
 FONT = "宋体"
 FIXED_COLUMNS = ("序号", "单位代码", "单位名称", "状态", "计入合计")
@@ -419,7 +419,7 @@ def build_overview_workbook(overview, *, title: str) -> bytes:
     """The status overview (one row per agency, and the files not accepted) as .xlsx bytes."""
     import io
 
-    from xlsxgen.collect import STATE_LABELS
+    from xlsxgen.collection.statuses import STATE_LABELS
 
     out = io.BytesIO()
     # constant memory: rows go to a temporary file as they are written (10,000 agencies are 110,000 cells)
@@ -505,7 +505,7 @@ def build_overview_workbook(overview, *, title: str) -> bytes:
 
 def _fit_row(ws, r: int, cells) -> None:
     """Give row ``r`` the height its wrapped texts need (LibreOffice and WPS do not auto-fit on open)."""
-    from xlsxgen.generate import text_width
+    from xlsxgen.textwidth import text_width
 
     lines = max(max(1, -(-int(text_width(t) + 1) // max(int(w - 1), 1))) for t, w in cells)
     if lines > 1:

@@ -2,7 +2,7 @@
 
 A definition with ``for_each: column`` becomes one instance per column of its
 table (``$column`` substituted), and likewise for rows. Each instance holds a
-parsed expression (see :mod:`xlsxgen.expr`), which the generator compiles to
+parsed expression (see :mod:`xlsxgen.spec.expr`), which the generator compiles to
 an Excel formula and the importer evaluates in Python.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from xlsxgen import expr
 from xlsxgen.errors import SpecError
+from xlsxgen.spec import expr
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class CompiledSpec:
     def fill_totals(self):
         """``fill(values)``: every total computed into ``values`` in dependency order, in place.
 
-        The same arithmetic as :func:`xlsxgen.expr.evaluate` over each total
+        The same arithmetic as :func:`xlsxgen.spec.expr.evaluate` over each total
         (same operations in the same order, so the same floating-point
         results), compiled once per spec into one Python function: the importer
         recomputes the totals of every file it reads.

@@ -20,7 +20,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1}
 
 def fix_hints(spec) -> dict[str, str]:
     """rule id / instance id -> the format's fix hint."""
-    from xlsxgen.rules import compile_spec
+    from xlsxgen.spec.rules import compile_spec
 
     hints: dict[str, str] = {}
     if spec is None:
@@ -154,7 +154,7 @@ def build_feedback(*, spec, year: int, agency_name: str, agency_code: str, recor
 
 
 def _lines(text: str, width: float) -> int:
-    from xlsxgen.generate import text_width
+    from xlsxgen.textwidth import text_width
 
     if not text:
         return 1

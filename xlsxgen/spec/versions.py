@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 
 from xlsxgen.errors import UsageError
-from xlsxgen.spec import available_formats, load_format
+from xlsxgen.spec.model import available_formats, load_format
 
 
 def resolve_format(format_id: str | None, year: int | None):

@@ -432,7 +432,7 @@ def load_spec_file(path: Path) -> FormatSpec:
         raw=doc,
     )
     # Compile every total and rule once, so that a bad expression fails at load time.
-    from xlsxgen.rules import compile_spec  # local import: rules depends on spec types
+    from xlsxgen.spec.rules import compile_spec  # local import: rules depends on spec types
 
     try:
         compile_spec(spec)
