@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from importer.findings import Finding, make
 from importer.values import same
-from xlsxgen.errors import SpecError
 from xlsxgen.spec import expr
 from xlsxgen.spec.rules import compile_spec, recompute_totals
+from xlsxgen.spec.versions import format_of
 
 
 class Locator:
@@ -132,13 +132,7 @@ def validate_submission(spec, submission, previous=None, *, where: Locator | Non
     prev_vals = None
     prev_spec = spec
     if previous is not None:
-        if previous.format_id != spec.id:
-            try:
-                from xlsxgen.spec import load_format
-
-                prev_spec = load_format(previous.format_id)
-            except SpecError:
-                prev_spec = None
+        prev_spec = format_of(previous.format_id, spec)
         if prev_spec is not None:
             prev_vals = recompute_totals(prev_spec, {k: v for k, v in previous.values.items() if v is not None})
         if submission.year is not None and previous.year is not None and previous.year != submission.year - 1:

@@ -10,6 +10,7 @@ from pathlib import Path
 from xlsxgen.collection.roster import Agency, Roster, RosterError
 from xlsxgen.errors import XlsxgenError
 from xlsxgen.files import safe_file_part
+from xlsxgen.spec.versions import format_of
 
 
 def workbook_file_name(year: int, agency: Agency) -> str:
@@ -56,7 +57,7 @@ def prefill_from_previous(spec, previous, *, year: int, agency_name: str, agency
     from xlsxgen.data import Submission
     from xlsxgen.spec.rules import recompute_totals
 
-    prev_values = recompute_totals(_format_by_id(previous.format_id, spec), dict(previous.values))
+    prev_values = recompute_totals(format_of(previous.format_id, spec), dict(previous.values))
     values = {}
     for this, prev in prefill_pairs(spec):
         v = prev_values.get(prev)
@@ -67,22 +68,12 @@ def prefill_from_previous(spec, previous, *, year: int, agency_name: str, agency
 
 
 
-def _format_by_id(format_id, default):
-    """``default`` when ``format_id`` is its id (or empty), else the installed format of that id."""
-    if format_id in (None, "", default.id):
-        return default
-    from xlsxgen.spec import load_format
-
-    return load_format(format_id)
 
 
 
 def _usable_previous(doc: dict, spec) -> bool:
     """Last year's canonical data can prefill ``spec``'s workbook: same format, or another installed version."""
-    from xlsxgen.resources import format_dirs
-
-    fid = doc.get("format")
-    return fid == spec.id or (isinstance(fid, str) and fid in format_dirs())
+    return format_of(doc.get("format"), spec) is not None
 
 
 
@@ -180,7 +171,7 @@ def _build_one(task) -> tuple[bytes, bool]:
     agency_name, agency_code, _name, prev_json = task
     if prev_json:
         doc = json.loads(prev_json)
-        prev_spec = _format_by_id(doc.get("format"), spec)
+        prev_spec = format_of(doc.get("format"), spec)
         previous = from_canonical_trusted(prev_spec, doc)
         data, keys = prefill_from_previous(spec, previous, year=year, agency_name=agency_name,
                                            agency_code=agency_code)

@@ -28,7 +28,9 @@ from pathlib import Path
 from xlsxgen.collection.progress import Progress
 from xlsxgen.collection.statuses import ACCEPTED, INVALID, REJECTED, UNREADABLE, WARNING
 from xlsxgen.collection.store import Store
+from xlsxgen.data import from_canonical_trusted
 from xlsxgen.errors import UsageError, XlsxgenError
+from xlsxgen.spec.versions import format_of
 
 SPREADSHEET_LIKE = (".xls", ".et", ".xlsm", ".xlsb", ".ods", ".csv", ".wps")
 BATCH_ROWS = 200  # results per write transaction
@@ -133,13 +135,8 @@ def _init_worker(db_path: str, year: int, ignore_sigint: bool = True) -> None:
     """Per-process state: a read-only view of the store (known hashes, last year's data)."""
     if ignore_sigint:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    import sqlite3
-
     _W.clear()
-    conn = sqlite3.connect(db_path, timeout=120)
-    conn.execute("PRAGMA busy_timeout = 120000")
-    conn.execute("PRAGMA query_only = 1")
-    _W.update(conn=conn, year=year, prev_cache={})
+    _W.update(store=Store.open_readonly(db_path), year=year, prev_cache={})
 
 
 def _previous_for(spec, code: str, year: int):
@@ -150,24 +147,10 @@ def _previous_for(spec, code: str, year: int):
     cache = _W["prev_cache"]
     if key in cache:
         return cache[key]
-    row = _W["conn"].execute(
-        "SELECT data FROM submissions WHERE year = ? AND agency_code = ? AND status IN ('accepted','warning') "
-        "AND data IS NOT NULL ORDER BY received_at DESC, file_mtime DESC, id DESC LIMIT 1",
-        (year - 1, code)).fetchone()
+    doc = _W["store"].usable_data(year - 1, code)
     prev = None
-    if row:
-        from xlsxgen.data import from_canonical_trusted
-
-        doc = json.loads(row[0])
-        prev_spec = spec
-        if doc.get("format") != spec.id:  # last year in an older format: the validator maps what it can
-            from xlsxgen.errors import SpecError
-            from xlsxgen.spec import load_format
-
-            try:
-                prev_spec = load_format(doc.get("format") or "")
-            except SpecError:
-                prev_spec = None
+    if doc:
+        prev_spec = format_of(doc.get("format"), spec)  # last year in an older format: the validator maps what it can
         if prev_spec is not None:
             prev = from_canonical_trusted(prev_spec, doc)
     if len(cache) > 256:
@@ -226,8 +209,7 @@ def process_file(task: FileTask) -> dict:
     sha = hashlib.sha256(data).hexdigest()
     out["sha256"] = sha
     out["size"] = len(data)
-    if _W and _W["conn"].execute("SELECT 1 FROM submissions WHERE year = ? AND sha256 = ?",
-                                 (_W["year"], sha)).fetchone():
+    if _W and _W["store"].has(_W["year"], sha):
         out["skip"] = True
         return out
     try:
@@ -422,7 +404,7 @@ def _run(tasks, db_path: str, year: int, jobs: int | None, total: int):
             for t in tasks:
                 yield process_file(t)
         finally:
-            _W.get("conn") and _W["conn"].close()
+            _W.get("store") and _W["store"].close()
             _W.clear()
         return
     yield from _run_pool(tasks, db_path, year, jobs)

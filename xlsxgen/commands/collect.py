@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from xlsxgen.collection.statuses import status_word
 from xlsxgen.commands._common import friendly_errors
 
 
@@ -65,7 +66,7 @@ def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code
 
 
 def _summary(r) -> str:
-    new = "、".join(f"{_STATUS_WORDS[k]} {v}" for k, v in r.by_status.items() if v)
+    new = "、".join(f"{status_word(k)} {v}" for k, v in r.by_status.items() if v)
     parts = [f"收件文件夹中有 {r.files_seen} 个 .xlsx 文件，用时 {r.seconds:.1f} 秒：新入库 {r.imported} 个"
              + (f"（{new}）" if new else "")]
     if r.already:
@@ -81,10 +82,6 @@ def _summary(r) -> str:
         if r.other_examples:
             parts.append("其中疑似报表的：" + "、".join(r.other_examples[:5]) + "（请让报送单位用下发的 .xlsx 模板重新报送）")
     return "；\n".join(parts) + "。"
-
-
-_STATUS_WORDS = {"accepted": "通过", "warning": "仅有警告", "invalid": "有错误", "unreadable": "无法读取",
-                 "rejected": "拒收"}
 
 
 def outputs_text(o) -> str:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xlsxgen.errors import SpecError
 from xlsxgen.render import derived as derived_mod
 from xlsxgen.render import markup
 from xlsxgen.render.filters import format_number, format_percent
 from xlsxgen.spec import expr
 from xlsxgen.spec.rules import compile_spec, recompute_totals
+from xlsxgen.spec.versions import format_of
 
 PLACEHOLDER = "【待补充：{}】"
 TABLE_PLACEHOLDER = "【待补充】"
@@ -326,11 +328,10 @@ def _absent_cells(spec, other) -> set:
 
 def spec_of(submission, default):
     """The format of ``submission``: ``default`` when the ids agree, else the installed format of its id."""
-    if submission.format_id in (None, "", default.id):
-        return default
-    from xlsxgen.spec import load_format
-
-    return load_format(submission.format_id)
+    found = format_of(submission.format_id, default)
+    if found is None:
+        raise SpecError(f"未知的报告格式 {submission.format_id!r}（上年数据的格式版本未安装）")
+    return found
 
 
 class RenderContext:
