@@ -25,6 +25,7 @@ compared, or is at most a warning.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections import Counter
 
@@ -142,8 +143,8 @@ class PlanIndex:
     def __init__(self, plan):
         self.plan = plan
         self.sheets = []  # (SheetPlan, [(cell, address, normalised label)], [(cell, address, role, locked)])
-        self.formula = {}  # id(cell) -> normalised planned formula
-        self.rule_cells = {}  # id(RuleInstance) -> its short check cell on the table sheet
+        self.formula = {}  # PlanCell -> normalised planned formula
+        self.rule_cells = {}  # RuleInstance -> its short check cell on the table sheet
         for sp in plan.sheets:
             labels, others = [], []
             for c in sp.cells:
@@ -152,22 +153,16 @@ class PlanIndex:
                 elif c.role != "text":
                     others.append((c, c.address, c.role, c.role in LOCKED_ROLES))
                 if c.formula:
-                    self.formula[id(c)] = normalize_formula(c.formula)
+                    self.formula[c] = normalize_formula(c.formula)
                 if c.role == "check" and c.style == "check_short":
-                    self.rule_cells[id(c.rule)] = c
+                    self.rule_cells[c.rule] = c
             self.sheets.append((sp, labels, others))
 
 
-_INDEXES: dict[int, PlanIndex] = {}
-
-
+@functools.lru_cache(maxsize=64)
 def plan_index(plan) -> PlanIndex:
-    idx = _INDEXES.get(id(plan))
-    if idx is None or idx.plan is not plan:
-        if len(_INDEXES) > 64:
-            _INDEXES.clear()
-        idx = _INDEXES[id(plan)] = PlanIndex(plan)
-    return idx
+    """The index of ``plan`` (plans are built once per format and hash by identity)."""
+    return PlanIndex(plan)
 
 
 class WorkbookLocator(Locator):
@@ -188,7 +183,7 @@ class WorkbookLocator(Locator):
         return self._at(c) if c is not None else {}
 
     def rule(self, ru):
-        c = self._rule_cells.get(id(ru))
+        c = self._rule_cells.get(ru)
         if c is None:  # not in this workbook (e.g. a cross-year rule checked with --previous): its first figure
             for ref in ru.refs:
                 if not ref.previous:
@@ -470,7 +465,7 @@ class _Importer:
                         else:
                             self.add("tamper.formula_replaced", sheet=actual, cell=addr, what=ROLE_WORDS[role],
                                      content=_content(c), detail="", actual=_cell_text(c) or None)
-                    elif f != pc.formula and normalize_formula(f, renames) != index.formula[id(pc)]:
+                    elif f != pc.formula and normalize_formula(f, renames) != index.formula[pc]:
                         self.add("tamper.formula_changed", sheet=actual, cell=addr, what=ROLE_WORDS[role],
                                  expected=pc.formula, actual=f)
                     elif role == "total":

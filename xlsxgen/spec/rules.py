@@ -26,7 +26,7 @@ class TotalInstance:
         return (self.target.table, self.target.row, self.target.column)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashes by identity: instances are made once per format
 class RuleInstance:
     id: str
     table: str
@@ -40,13 +40,13 @@ class RuleInstance:
     column_label: str
     node: expr.Compare
 
-    @property
-    def cross_year(self) -> bool:
-        return any(r.previous for r in expr.refs_of(self.node))
-
-    @property
+    @functools.cached_property
     def refs(self) -> list[expr.Ref]:
         return expr.refs_of(self.node)
+
+    @functools.cached_property
+    def cross_year(self) -> bool:
+        return any(r.previous for r in self.refs)
 
     @property
     def instance_id(self) -> str:
@@ -134,9 +134,6 @@ def _expand_totals(spec) -> list[TotalInstance]:
             if key in found:
                 continue  # already defined by an earlier total; both agree when inputs agree
             found[key] = TotalInstance(d.id, target, node)
-    # mark the totals' cells as computed
-    for (tkey, rk, ck) in found:
-        spec.table(tkey).kinds[(rk, ck)] = "total"
     # dependency order
     ordered, state = [], {}
 
@@ -187,13 +184,17 @@ def _expand_rules(spec) -> list[RuleInstance]:
     return out
 
 
+def compile_definitions(spec) -> CompiledSpec:
+    """Expand every total and rule of ``spec`` (pure: ``spec`` is not changed).
+
+    The spec loader calls this once and keeps the result in ``FormatSpec.compiled``.
+    """
+    return CompiledSpec(tuple(_expand_totals(spec)), tuple(_expand_rules(spec)))
+
+
 def compile_spec(spec) -> CompiledSpec:
-    """Expand (once per spec object) every total and rule of ``spec``."""
-    compiled = spec.__dict__.get("_compiled")
-    if compiled is None:
-        compiled = CompiledSpec(tuple(_expand_totals(spec)), tuple(_expand_rules(spec)))
-        object.__setattr__(spec, "_compiled", compiled)  # FormatSpec is frozen
-    return compiled
+    """The expanded totals and rules of ``spec`` (compiled once, when the format was loaded)."""
+    return spec.compiled if spec.compiled is not None else compile_definitions(spec)
 
 
 def recompute_totals(spec, values: dict) -> dict:
