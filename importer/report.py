@@ -10,6 +10,7 @@ import unicodedata
 
 from importer.result import ImportResult
 from xlsxgen import messages
+from xlsxgen.spec.rules import format_number
 
 STATUS = {"ok": "通过", "invalid": "不通过", "unreadable": "无法读取"}
 
@@ -44,8 +45,6 @@ def _show(v) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
-        from xlsxgen.spec.rules import format_number
-
         return format_number(v)
     s = str(v)
     return s if len(s) <= 60 else s[:57] + "…"

@@ -34,10 +34,11 @@ from importer.result import ImportResult
 from importer.safety import DEFAULT_LIMITS, Limits
 from importer.validate import Locator, value_finding
 from importer.values import read_cell, same
-from importer.xlsx_reader import FORMULA, STYLE, TYPE, VALUE, Workbook, split_ref, style_index
+from importer.xlsx_reader import FORMULA, STYLE, TYPE, VALUE, Workbook, open_workbook, split_ref, style_index
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
-from xlsxgen.spec.rules import recompute_totals
+from xlsxgen.spec import available_formats, load_format
+from xlsxgen.spec.rules import format_number, recompute_totals
 from xlsxgen.workbook.plan import GENERATOR, META_SHEET, build_plan
 
 TEXT_TYPES = ("s", "str", "inlineStr")
@@ -228,7 +229,6 @@ class _Importer:
 
     def identify_by_labels(self):
         """(spec, with_previous) of the installed format whose labels match best, or None."""
-        from xlsxgen.spec import available_formats
 
         best = None
         for spec in available_formats():
@@ -251,7 +251,6 @@ class _Importer:
 
     def identify(self):
         """Spec, with_previous, year, agency; None when the workbook cannot be mapped."""
-        from xlsxgen.spec import load_format
 
         meta = self.meta = self.read_meta()
         if meta.get("generator") == GENERATOR and meta.get("format_id"):
@@ -581,14 +580,12 @@ def _number_or_text(c):
 
 
 def _fmt(v) -> str:
-    from xlsxgen.spec.rules import format_number
 
     return format_number(v)
 
 
 def import_workbook_bytes(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     """Import workbook bytes; an unreadable file gives a result with ``unreadable`` set."""
-    from importer.xlsx_reader import open_workbook
 
     try:
         wb = open_workbook(data, limits)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
@@ -45,7 +46,6 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool 
 
 def os_reason(e: OSError) -> str:
     """A Chinese reason for the common OS errors (strerror is English on Linux)."""
-    import errno
 
     words = {errno.ENOENT: "路径不存在", errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOSPC: "磁盘已满",
              errno.EROFS: "只读文件系统", errno.ENOTDIR: "路径中有一段不是文件夹", errno.EISDIR: "是文件夹"}

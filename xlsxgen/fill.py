@@ -14,6 +14,7 @@ from importer import read_json, read_workbook, validate_result
 from importer.result import ImportResult
 from xlsxgen.data import Submission
 from xlsxgen.workbook.plan import GENERATOR
+from xlsxgen.workbook.writer import build_workbook
 
 
 class FillRefused(Exception):
@@ -27,7 +28,6 @@ class FillRefused(Exception):
 
 def fill_workbook(workbook, data_json, *, json_name: str | None = None) -> tuple[bytes, ImportResult]:
     """(bytes of the filled workbook, the JSON's import result). Raises :class:`FillRefused`."""
-    from xlsxgen.workbook.writer import build_workbook
 
     wb = read_workbook(workbook)
     if wb.status == "unreadable":

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 
 def display_width(text: str) -> int:
     """Columns ``text`` takes in a terminal (CJK and full-width characters count two)."""
-    import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 0 if unicodedata.combining(ch) else 1
                for ch in text)

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import csv
 import io
+import json
+import os
+import signal
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xlsxgen.collection.progress import Progress
 from xlsxgen.collection.roster import Agency, Roster, RosterError
+from xlsxgen.collection.store import Store
+from xlsxgen.data import Submission, from_canonical_trusted
 from xlsxgen.errors import XlsxgenError
-from xlsxgen.files import safe_file_part
+from xlsxgen.files import safe_file_part, write_atomic
+from xlsxgen.spec import expr, load_format
+from xlsxgen.spec.rules import compile_spec, recompute_totals
 from xlsxgen.spec.versions import format_of
+from xlsxgen.workbook.personalise import Personaliser
+from xlsxgen.workbook.writer import build_workbook
 
 
 def workbook_file_name(year: int, agency: Agency) -> str:
@@ -25,8 +37,6 @@ def prefill_pairs(spec) -> list[tuple[tuple, tuple]]:
     An error-severity cross-year rule of the shape ``<this-year cell> == previous.<cell>``
     says the value must be carried over: the workbook is prefilled with it.
     """
-    from xlsxgen.spec import expr
-    from xlsxgen.spec.rules import compile_spec
 
     pairs = []
     for ru in compile_spec(spec).rules:
@@ -54,8 +64,6 @@ def prefill_from_previous(spec, previous, *, year: int, agency_name: str, agency
     Last year may be in another format version: its totals are its own format's, and only
     the pairs whose last-year cell that format has are prefilled.
     """
-    from xlsxgen.data import Submission
-    from xlsxgen.spec.rules import recompute_totals
 
     prev_values = recompute_totals(format_of(previous.format_id, spec), dict(previous.values))
     values = {}
@@ -95,10 +103,7 @@ def distribute(spec, year: int, roster: Roster, out_dir, *, db=None, show_progre
     With ``db`` (a store path), the roster is recorded for ``year`` and each
     workbook is prefilled from the agency's accepted submission of ``year - 1``.
     """
-    import json
 
-    from xlsxgen.collection.progress import Progress
-    from xlsxgen.files import write_atomic
 
     out = Path(out_dir)
     seen: dict[str, Agency] = {}
@@ -111,8 +116,6 @@ def distribute(spec, year: int, roster: Roster, out_dir, *, db=None, show_progre
         raise XlsxgenError(f"{out} 是文件，不是文件夹；请用 --out-dir 指定一个文件夹")
     store = None
     if db is not None:
-        from xlsxgen.collection.store import Store
-
         store = Store.open(db)
     try:
         try:
@@ -161,11 +164,7 @@ POOL_FROM = 40  # agencies: fewer are built in-process
 
 def _build_one(task) -> tuple[bytes, bool]:
     """The workbook of one agency (with last year's data when given, else personalised)."""
-    import json
 
-    from xlsxgen.data import from_canonical_trusted
-    from xlsxgen.workbook.personalise import Personaliser
-    from xlsxgen.workbook.writer import build_workbook
 
     spec, year = _B["spec"], _B["year"]
     agency_name, agency_code, _name, prev_json = task
@@ -186,9 +185,7 @@ def _build_one(task) -> tuple[bytes, bool]:
 
 
 def _init_builder(format_id: str, year: int) -> None:
-    import signal
 
-    from xlsxgen.spec import load_format
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _B.clear()
@@ -198,9 +195,6 @@ def _init_builder(format_id: str, year: int) -> None:
 
 def _build_all(spec, year: int, tasks, total: int):
     """Yield (bytes, prefilled) per task, in order; on a process pool for large rosters."""
-    import concurrent.futures as cf
-    import os
-    from collections import deque
 
     jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if jobs <= 1 or total < POOL_FROM:

@@ -25,12 +25,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import importer
 from xlsxgen.collection.progress import Progress
+from xlsxgen.collection.roster import read_roster
 from xlsxgen.collection.statuses import ACCEPTED, INVALID, REJECTED, UNREADABLE, WARNING
 from xlsxgen.collection.store import Store
-from xlsxgen.data import from_canonical_trusted
+from xlsxgen.data import from_canonical_trusted, to_canonical
 from xlsxgen.errors import UsageError, XlsxgenError
-from xlsxgen.spec.versions import format_of
+from xlsxgen.spec.versions import check_year, format_of, resolve_format
 
 SPREADSHEET_LIKE = (".xls", ".et", ".xlsm", ".xlsb", ".ods", ".csv", ".wps")
 BATCH_ROWS = 200  # results per write transaction
@@ -177,7 +179,6 @@ def _import(data: bytes, name: str):
     Cross-year rules use the agency's accepted data of the previous year from
     the store; without it, the last-year values the workbook itself carries.
     """
-    import importer
 
     res = importer.read_workbook(data, name=name)
     if res.status == "unreadable" or res.submission is None or res.spec is None:
@@ -225,7 +226,6 @@ def process_file(task: FileTask) -> dict:
         out.update(status=UNREADABLE, reason=reason,
                    findings=json.dumps(fl, ensure_ascii=False, separators=(",", ":")))
         return out
-    from xlsxgen.data import to_canonical
 
     fl = [_finding_dict(f) for f in findings]
     out.update(
@@ -293,8 +293,6 @@ def classify(result: dict, *, year: int, spec, roster) -> dict:
 def collect(inbox, *, db, year: int, roster_path=None, jobs: int | None = None, show_progress: bool = True,
             spec=None, roster=None) -> CollectResult:
     """Import every workbook under ``inbox`` into the store ``db`` for ``year``."""
-    from xlsxgen.collection.roster import read_roster
-    from xlsxgen.spec.versions import check_year, resolve_format
 
     inbox_p = Path(inbox)
     if not inbox_p.exists():

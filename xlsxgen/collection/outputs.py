@@ -7,11 +7,16 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xlsxgen.collection.consolidate import build_overview_workbook, sum_store, write_consolidated_workbook
+from xlsxgen.collection.feedback import build_feedback
 from xlsxgen.collection.overview import Overview
 from xlsxgen.collection.statuses import INVALID, STATE_LABELS, STATE_OF_STATUS, USABLE
 from xlsxgen.collection.store import Store
+from xlsxgen.data import to_canonical
 from xlsxgen.errors import UsageError, XlsxgenError
-from xlsxgen.files import os_reason
+from xlsxgen.files import os_reason, safe_file_part, write_atomic
+from xlsxgen.render import SUFFIXES, render_report
+from xlsxgen.workbook.writer import build_workbook
 
 
 def prepare_out_dir(out_dir) -> Path:
@@ -52,10 +57,6 @@ FEEDBACK_PREFIX = "反馈单-"
 def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: str = "", sum_code: str = "",
                   draft_formats=("docx", "md")) -> Outputs:
     """Write the overview, feedback files, consolidated workbooks, drafts and canonical JSON to ``out_dir``."""
-    from xlsxgen.collection.consolidate import build_overview_workbook, sum_store, write_consolidated_workbook
-    from xlsxgen.collection.feedback import build_feedback
-    from xlsxgen.files import safe_file_part, write_atomic
-    from xlsxgen.workbook.writer import build_workbook
 
     year = overview.year
     out = prepare_out_dir(out_dir)
@@ -64,7 +65,7 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
 
     # 1. the overview
     res.overview = write_atomic(out / f"报送情况-{year}.xlsx",
-                                build_overview_workbook(overview, title=f"{year}年度政府信息公开工作年度报告报送情况"))
+                                build_overview_workbook(overview, title=spec.report_title_for("", year) + "报送情况"))
 
     # 2. feedback, one per agency with problems (stale ones of earlier runs are removed)
     fb_dir = out / "反馈单"
@@ -108,8 +109,6 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
         records=(r for r in store.current(year, with_data=True) if r.status in USABLE + (INVALID,)))
     total.agency_code = sum_code
     if res.summed:
-        from xlsxgen.data import to_canonical
-
         prev_total, _ = sum_store(spec, store, year - 1, agency_name=sum_name, agency_code=sum_code)
         res.official = write_atomic(
             out / f"汇总-{year}-{safe_file_part(sum_name)}.xlsx",
@@ -118,19 +117,14 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
         res.sum_json = write_atomic(out / f"汇总数据-{year}.json",
                                     json.dumps(to_canonical(spec, total), ensure_ascii=False, indent=2) + "\n")
         # 5. the report draft of the sum
-        try:
-            from xlsxgen.render import SUFFIXES, render_report
-        except ImportError:
-            res.notes.append("报告草稿模块不可用，未生成汇总报告草稿")
-        else:
-            for fmt in draft_formats:
-                try:
-                    body, warnings = render_report(spec, total, fmt, previous=prev_total)
-                except XlsxgenError as e:
-                    res.notes.append(f"汇总报告草稿（{fmt}）未生成：{e}")
-                    continue
-                res.drafts.append(write_atomic(out / f"年报草稿-{safe_file_part(sum_name)}-{year}{SUFFIXES[fmt]}",
-                                               body))
+        for fmt in draft_formats:
+            try:
+                body, warnings = render_report(spec, total, fmt, previous=prev_total)
+            except XlsxgenError as e:
+                res.notes.append(f"汇总报告草稿（{fmt}）未生成：{e}")
+                continue
+            res.drafts.append(write_atomic(out / f"年报草稿-{safe_file_part(sum_name)}-{year}{SUFFIXES[fmt]}",
+                                           body))
     else:
         res.notes.append("还没有通过校验的报送，未生成汇总数据和报告草稿")
     return res

@@ -12,7 +12,6 @@ from xlsxgen.collection.statuses import (
     STATE_LABELS,
     STATE_OF_STATUS,
     UNREADABLE,
-    USABLE,
     WARNING,
 )
 from xlsxgen.collection.store import Store
@@ -124,10 +123,6 @@ def _first_problem(rec) -> str:
     text = (f"{where} " if where else "") + (f.get("message") or "")
     return text + (f"（共 {len(fs)} 项）" if len(fs) > 1 else "")
 
-
-
-def usable_status(status: str) -> bool:
-    return status in USABLE
 
 
 

@@ -140,10 +140,6 @@ class Record:
         return json.loads(self.findings_json or "[]")
 
     @property
-    def data(self) -> dict | None:
-        return json.loads(self.data_json) if self.data_json else None
-
-    @property
     def usable(self) -> bool:
         return self.status in USABLE
 

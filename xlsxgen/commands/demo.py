@@ -29,7 +29,7 @@ def command(out_dir):
     t0 = time.monotonic()
     r = run_demo(out_dir)
     year = r.overview.year
-    click.echo(f"xlsxgen 演示：{year} 年度政府信息公开工作年度报告的下发和收集（文件夹 {r.root}）")
+    click.echo(f"xlsxgen 演示：{r.spec.report_title_for('', year)}的下发和收集（文件夹 {r.root}）")
     click.echo("")
     click.echo(f"1. 名单：{r.roster}（{len(r.scenario)} 个单位）")
     click.echo(f"2. 下发：已生成 {len(r.scenario)} 个填报工作簿 → {r.dist}")

@@ -14,7 +14,7 @@ from xlsxgen.errors import UsageError
 from xlsxgen.render import markup
 from xlsxgen.render.context import RenderContext
 from xlsxgen.render.source import LoadedSource, load_source
-from xlsxgen.render.templating import TemplateError, template_dirs
+from xlsxgen.render.templating import TemplateError, render_template, template_dirs
 
 FORMATS = ("md", "html", "docx", "txt")
 SUFFIXES = {"md": ".md", "html": ".html", "docx": ".docx", "txt": ".txt"}
@@ -24,7 +24,6 @@ __all__ = ["FORMATS", "SUFFIXES", "LoadedSource", "TemplateError", "load_source"
 
 def render_markup(spec, submission, previous=None, templates_dir=None) -> tuple[list, RenderContext]:
     """Render the templates to report blocks; returns (blocks, context)."""
-    from xlsxgen.render.templating import render_template
 
     ctx = RenderContext(spec, submission, previous)
     text = render_template(template_dirs(spec, templates_dir), ctx.variables())

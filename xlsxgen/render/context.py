@@ -517,7 +517,7 @@ class RenderContext:
     def title(self) -> str:
         agency = self.sub.agency_name or self.placeholder("单位名称", warn="缺少填报单位名称")
         year = self.sub.year if self.sub.year is not None else self.placeholder("报告年度", warn="缺少报告年度")
-        return self.spec.report_title.replace("{agency}", str(agency)).replace("{year}", str(year))
+        return self.spec.report_title_for(agency, year)
 
     def variables(self) -> dict:
         spec, sub = self.spec, self.sub

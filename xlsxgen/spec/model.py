@@ -157,6 +157,14 @@ class FormatSpec:
     raw: dict = field(repr=False, default_factory=dict)
     compiled: object = field(repr=False, default=None)  # CompiledSpec: totals and rules expanded, set by the loader
 
+    def report_title_for(self, agency: str, year) -> str:
+        """The report's title for ``agency`` and ``year`` (``agency`` empty: the report's name for a year)."""
+        return self.report_title.replace("{agency}", str(agency or "")).replace("{year}", str(year))
+
+    def cover_title_for(self, year) -> str:
+        """The title of the statistics workbook for ``year``."""
+        return self.cover_title.replace("{year}", str(year))
+
     def table(self, key: str) -> TableSpec:
         for t in self.tables:
             if t.key == key:

@@ -150,7 +150,7 @@ def build_workbook(
     out = io.BytesIO()
     wb = _LockedWorkbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
                                "strings_to_urls": False})
-    wb.set_properties({"title": spec.report_title.format(agency=agency_name, year=year), "author": "xlsxgen",
+    wb.set_properties({"title": spec.report_title_for(agency_name, year), "author": "xlsxgen",
                        "created": FIXED_TIME, "comments": f"{spec.id} {spec.version}"})
     wb.set_calc_mode("auto")
     st = _Styles(wb)
