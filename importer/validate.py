@@ -161,7 +161,7 @@ def _rule_list(instances) -> str:
 
 
 def _num(v):
-    v = round(float(v), expr.PRECISION)
+    v = expr.excel_round(float(v), expr.PRECISION)  # as the workbook's ROUND, like the message
     return int(v) if v.is_integer() else v
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import all_format_ids, example_doc, example_paths
+from tests.conftest import SEED_REPORT_TEXT, all_format_ids, example_doc, example_paths
 from xlsxgen.cli import cli
 from xlsxgen.data import from_canonical_trusted
 from xlsxgen.errors import SpecError
@@ -24,7 +24,6 @@ from xlsxgen.workbook.layout import TABLE_TOP, build_layout
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_JSON = ROOT / "examples" / "xingtai-2023.json"
-SEED_TEXT = ROOT.parent / "shared" / "seeds" / "xingtai-2023-annual-report.txt"
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -242,7 +241,6 @@ def test_html_tables_reproduce_every_statutory_cell(case):
         assert in_order == [f"{d.row_key}.{d.column_key}" for d in layout.cells]
 
 
-@pytest.mark.skipif(not SEED_TEXT.is_file(), reason="seed report text not available")
 def test_html_tables_agree_with_the_published_report(spec2021, seed_html):
     """Rows of the published tables (PDF text of the seed) against the rendered tables."""
 
@@ -251,7 +249,7 @@ def test_html_tables_agree_with_the_published_report(spec2021, seed_html):
         return s.replace("(", "（").replace(")", "）").replace(",", "，")
 
     published = []  # (label text, numbers)
-    for line in SEED_TEXT.read_text(encoding="utf-8").splitlines():
+    for line in SEED_REPORT_TEXT.read_text(encoding="utf-8").splitlines():
         tokens = [t for t in line.split("\t")]
         nums = [t for t in tokens if re.fullmatch(r"\s*\d+(\.\d+)?\s*", t)]
         label = norm("".join(t for t in tokens if t not in nums))

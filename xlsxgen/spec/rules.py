@@ -89,8 +89,8 @@ class CompiledSpec:
 
 
 def format_number(v) -> str:
-    """Numbers as Excel's General format turns them into text (``&`` concatenation)."""
-    v = round(float(v), expr.PRECISION)
+    """``ROUND(v, PRECISION)`` as Excel's General format turns it into text (``&`` concatenation)."""
+    v = expr.excel_round(float(v), expr.PRECISION)
     if v.is_integer():
         return str(int(v))
     return f"{v:.15g}"
