@@ -66,7 +66,7 @@ def test_previous_reference(spec2021):
 ])
 def test_excel_round_is_the_spreadsheets_round(value, want):
     """ROUND as Excel/LibreOffice compute it (the parity test found LibreOffice's 1.7565 vs Python's 1.7564)."""
-    from xlsxgen.rules import format_number
+    from xlsxgen.spec.rules import format_number
 
     assert expr.excel_round(value, 4) == want
     assert expr.compare("==", value, 0) == (want == 0)
