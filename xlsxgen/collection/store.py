@@ -58,7 +58,8 @@ from xlsxgen.collection.schema import MIGRATIONS, SCHEMA_VERSION, SUBMISSION_COL
 from xlsxgen.collection.statuses import STATUSES, USABLE
 from xlsxgen.errors import XlsxgenError
 
-__all__ = ["DB_ENV", "MIGRATIONS", "SCHEMA_VERSION", "Record", "Store", "StoreError", "now_iso", "parse_target"]
+__all__ = ["DB_ENV", "MIGRATIONS", "SCHEMA_VERSION", "AgencyTx", "AuditRow", "NoteRow", "Record", "ReviewRow", "Store",
+           "StoreError", "now_iso", "parse_target"]
 
 BUSY_TIMEOUT_MS = 120_000
 DB_ENV = "XLSXGEN_DB"  # the default --db
@@ -400,7 +401,7 @@ class Store:
                 if self.dialect == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:y, hashtext(:c))"),
                                  {"y": int(year), "c": agency_code})
-                yield conn
+                yield AgencyTx(self, conn, int(year), agency_code)
         except exc.OperationalError as e:
             raise StoreError(f"收集库 {self.path} 暂时无法写入：{_db_reason(e, self.target_info)}") from None
         finally:
@@ -529,6 +530,13 @@ class Store:
         for r in self._stream(stmt):
             yield _record(r)
 
+    def current_of(self, year: int, agency_code: str, *, with_data: bool = False) -> Record | None:
+        """The current submission of one agency (as :meth:`current`), or None."""
+        stmt = select(*self._columns(V, with_data, True)).where(V.c.year == year, V.c.agency_code == agency_code)
+        with self._read() as c:
+            row = c.execute(stmt).first()
+        return _record(row) if row else None
+
     def _usable_latest(self, year: int, agency_code: str, cols):
         """Latest usable submission of an agency, the one accepted in review first."""
         R = t.reviews
@@ -602,11 +610,139 @@ class Store:
         for r in self._stream(stmt.order_by(S.c.id)):
             yield _record(r)
 
+    # ------------------------------------------------------------------ review (read)
+    def review_rows(self, year: int) -> dict[str, ReviewRow]:
+        """The recorded review state of every agency of ``year`` that has one."""
+        R = t.reviews
+        with self._read() as c:
+            return {r.agency_code: ReviewRow(*r) for r in c.execute(
+                select(*R.c).where(R.c.year == year))}
+
+    def review_row(self, year: int, agency_code: str) -> ReviewRow | None:
+        R = t.reviews
+        with self._read() as c:
+            r = c.execute(select(*R.c).where(R.c.year == year, R.c.agency_code == agency_code)).first()
+        return ReviewRow(*r) if r else None
+
+    def finding_notes(self, year: int, agency_code: str) -> dict[str, NoteRow]:
+        """Explanations and decisions of an agency's findings, by fingerprint."""
+        N = t.finding_notes
+        with self._read() as c:
+            return {r.fingerprint: NoteRow(*r[2:]) for r in c.execute(
+                select(*N.c).where(N.c.year == year, N.c.agency_code == agency_code))}
+
+    def audit_log(self, year: int | None = None, agency_code: str | None = None) -> list[AuditRow]:
+        """The audit log, oldest first (of a year, of an agency)."""
+        L = t.audit
+        stmt = select(*L.c)
+        if year is not None:
+            stmt = stmt.where(L.c.year == year)
+        if agency_code is not None:
+            stmt = stmt.where(L.c.agency_code == agency_code)
+        with self._read() as c:
+            return [AuditRow(*r) for r in c.execute(stmt.order_by(L.c.id))]
+
     def integrity_ok(self) -> bool:
         with self._read() as c:
             if self.dialect == "sqlite":
                 return c.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
             return c.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+@dataclass(slots=True)
+class ReviewRow:
+    """The recorded review state of one agency in one year (``reviews``)."""
+
+    year: int
+    agency_code: str
+    state: str  # pending / accepted / returned
+    submission_id: int | None  # accepted: the locked version; returned: the version sent back
+    comment: str | None
+    updated_at: str
+    updated_by: str
+
+
+@dataclass(slots=True)
+class NoteRow:
+    """An explanation and a decision on one finding of an agency (``finding_notes``)."""
+
+    fingerprint: str
+    rule: str | None
+    location: str | None
+    value: str | None
+    explanation: str | None
+    explained_by: str | None
+    explained_at: str | None
+    decision: str | None  # accepted / rejected / None
+    decided_by: str | None
+    decided_at: str | None
+    decision_comment: str | None
+
+
+@dataclass(slots=True)
+class AuditRow:
+    id: int
+    at: str
+    actor: str
+    action: str
+    year: int
+    agency_code: str | None
+    submission_id: int | None
+    fingerprint: str | None
+    before_state: str | None
+    after_state: str | None
+    comment: str | None
+
+
+class AgencyTx:
+    """Reads and writes of one agency's review state inside :meth:`Store.agency_transaction` (locked)."""
+
+    def __init__(self, store: Store, conn: sa.Connection, year: int, agency_code: str):
+        self.store, self.conn, self.year, self.code = store, conn, year, agency_code
+
+    def review(self) -> ReviewRow | None:
+        R = t.reviews
+        r = self.conn.execute(select(*R.c).where(R.c.year == self.year, R.c.agency_code == self.code)).first()
+        return ReviewRow(*r) if r else None
+
+    def current(self) -> Record | None:
+        """The agency's latest non-rejected submission (as :meth:`Store.current`)."""
+        r = self.conn.execute(select(*[V.c[n] for n in _COLUMNS]).where(
+            V.c.year == self.year, V.c.agency_code == self.code)).first()
+        return _record(r) if r else None
+
+    def submission(self, submission_id: int) -> Record | None:
+        r = self.conn.execute(select(*[S.c[n] for n in _COLUMNS]).where(
+            S.c.id == submission_id, S.c.year == self.year, S.c.agency_code == self.code)).first()
+        return _record(r) if r else None
+
+    def notes(self) -> dict[str, NoteRow]:
+        N = t.finding_notes
+        return {r.fingerprint: NoteRow(*r[2:]) for r in self.conn.execute(
+            select(*N.c).where(N.c.year == self.year, N.c.agency_code == self.code))}
+
+    def set_review(self, *, state: str, submission_id: int | None, comment: str | None, by: str, at: str) -> None:
+        R = t.reviews
+        values = dict(state=state, submission_id=submission_id, comment=comment, updated_at=at, updated_by=by)
+        stmt = self.store._insert(R).values(year=self.year, agency_code=self.code, **values)
+        self.conn.execute(stmt.on_conflict_do_update(index_elements=["year", "agency_code"], set_=values))
+
+    def set_note(self, fingerprint: str, *, rule, location, value, **fields) -> None:
+        """Create or update the note of a finding; ``fields``: explanation…/decision… columns to set."""
+        N = t.finding_notes
+        stmt = self.store._insert(N).values(year=self.year, agency_code=self.code, fingerprint=fingerprint,
+                                            rule=rule, location=location, value=value, **fields)
+        self.conn.execute(stmt.on_conflict_do_update(
+            index_elements=["year", "agency_code", "fingerprint"], set_=fields))
+
+    def audit(self, *, action: str, by: str, at: str, submission_id: int | None = None,
+              fingerprint: str | None = None, before=None, after=None, comment: str | None = None) -> None:
+        def enc(v):
+            return None if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True)
+
+        self.conn.execute(sa.insert(t.audit).values(
+            at=at, actor=by, action=action, year=self.year, agency_code=self.code, submission_id=submission_id,
+            fingerprint=fingerprint, before_state=enc(before), after_state=enc(after), comment=comment))
 
 
 def _check_sqlite_path(p: Path, create: bool) -> None:
