@@ -8,6 +8,8 @@ Two views of one schema, kept in step by ``tests/test_store.py::test_tables_matc
   databases need different words. ``{pk}`` stands for an auto-numbered integer primary key.
   **Never edit a released version; add a new one.** Versions 1 and 2 are the ones the
   SQLite-only releases wrote (up to commit 61288bb); version 3 adds the review workflow.
+  A migration that adds a column to ``submissions`` must also drop and re-create the view
+  ``current_submissions``: PostgreSQL expands its ``s.*`` when the view is created.
 - the :class:`~sqlalchemy.Table` objects below — what the queries in ``store.py`` are built
   from (SQLAlchemy Core, so that one query runs on SQLite and PostgreSQL).
 
