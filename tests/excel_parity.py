@@ -68,6 +68,7 @@ class Case:
     values: dict
     previous: dict | None = None  # last year's inputs (the last-year sheet), when present
     mutations: list = field(default_factory=list)
+    texts: dict = field(default_factory=dict)  # input key -> text typed in the cell (values[key]: as the importer reads it)
 
     @property
     def blanks(self) -> set:
@@ -224,13 +225,13 @@ def build_case_workbook(case: Case) -> bytes:
         previous.values = dict(case.previous)
     data = build_workbook(spec, year=case.year, agency_name=sub.agency_name, agency_code=sub.agency_code,
                           data=sub, previous=previous)
-    if case.blanks:
+    if case.blanks or case.texts:
         plan = build_plan(spec, previous is not None)
-        by_sheet: dict[str, set] = {}
-        for key in case.blanks:
+        by_sheet: dict[str, dict] = {}
+        for key in case.blanks | set(case.texts):
             c = plan.figure_cells[key]
-            by_sheet.setdefault(c.sheet, set()).add(c.address)
-        data = rewrite_sheets(data, {s: (lambda xml, a=a: _blank_cells(xml, a)) for s, a in by_sheet.items()})
+            by_sheet.setdefault(c.sheet, {})[c.address] = case.texts.get(key)
+        data = rewrite_sheets(data, {s: (lambda xml, a=a: _replace_inputs(xml, a)) for s, a in by_sheet.items()})
     return data
 
 
@@ -238,7 +239,8 @@ _CELL_RE = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*?)(/>|>(.*?)</c>)', re.S)
 _VALUE_RE = re.compile(rb"<v>[^<]*</v>|<v/>")
 
 
-def _blank_cells(xml: bytes, addresses: set) -> bytes:
+def _replace_inputs(xml: bytes, addresses: dict) -> bytes:
+    """Input cells made blank (address -> None) or holding text (address -> str, an inline string)."""
     found = set()
 
     def sub(m):
@@ -247,10 +249,15 @@ def _blank_cells(xml: bytes, addresses: set) -> bytes:
             return m.group(0)
         found.add(addr)
         assert b"<f>" not in (m.group(4) or b""), addr
-        return b'<c r="' + m.group(1) + b'"' + m.group(2) + b"/>"
+        text = addresses[addr]
+        if text is None:
+            return b'<c r="' + m.group(1) + b'"' + m.group(2) + b"/>"
+        body = text.replace("&", "&amp;").replace("<", "&lt;").encode()
+        return (b'<c r="' + m.group(1) + b'"' + m.group(2) + b' t="inlineStr"><is><t xml:space="preserve">'
+                + body + b"</t></is></c>")
 
     out = _CELL_RE.sub(sub, xml)
-    assert found == addresses, addresses - found
+    assert found == set(addresses), set(addresses) - found
     return out
 
 
