@@ -29,10 +29,11 @@ import re
 from collections import Counter
 
 from importer.findings import Finding, Unreadable, make
+from importer.json_import import MAX_TEXT
 from importer.result import ImportResult
 from importer.safety import DEFAULT_LIMITS, Limits
 from importer.validate import Locator, value_finding
-from importer.values import read_cell, same
+from importer.values import Reading, clip, read_cell, same
 from importer.xlsx_reader import FORMULA, STYLE, TYPE, VALUE, Workbook, split_ref, style_index
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
@@ -454,8 +455,13 @@ class _Importer:
                     elif lk:
                         locked_inputs.append(addr)
                 if role == "input":
-                    reading = read_cell(None, None, pc.kind) if c is None else read_cell(c[VALUE], c[TYPE], pc.kind)
-                    if reading.code and not shift:
+                    if c is not None and c[FORMULA] is not None:  # never trust a cached value we did not compute
+                        reading = Reading(None, "value.formula")
+                        if not shift:
+                            self.findings.append(_formula_finding(pc.key, c, locator))
+                    else:
+                        reading = read_cell(None, None, pc.kind) if c is None else read_cell(c[VALUE], c[TYPE], pc.kind)
+                    if reading.code and not shift and reading.code != "value.formula":
                         self.findings.append(value_finding(reading.code, pc.key, reading, locator))
                     inputs[pc.key] = reading.value
                     if shift or reading.value is None:
@@ -548,7 +554,11 @@ class _Importer:
     def read_field(self, pc, c, narrative, contact_fields, locator, shift):
         f = pc.field
         group, key = pc.key
-        if f.kind in ("count", "amount"):
+        if c is not None and c[FORMULA] is not None:  # a formula typed where a value belongs
+            if not shift:
+                self.findings.append(_formula_finding(pc.key, c, locator))
+            value = None
+        elif f.kind in ("count", "amount"):
             raw, t = (c[VALUE], c[TYPE]) if c is not None else (None, None)
             reading = read_cell(raw, t, f.kind)
             if reading.code and not shift:
@@ -559,10 +569,20 @@ class _Importer:
                 value = _excel_date(c[VALUE])
             else:
                 value = _cell_text(c)
+            if len(value) > MAX_TEXT:
+                if not shift:
+                    self.add("value.text_too_long", field=f.label, length=len(value), limit=MAX_TEXT,
+                             **locator.keys(pc.key), **locator.figure(pc.key))
+                value = ""
         if group == "narrative":
             narrative[key] = value if value != "" else None
         elif f.bind:
             contact_fields.append((f.bind, "" if value is None else str(value)))
+
+
+def _formula_finding(key, c, locator) -> Finding:
+    return make("value.formula", place=locator.place(key), formula=clip(c[FORMULA] or "（共享公式）"),
+                actual=clip(c[VALUE]) if c[VALUE] is not None else None, **locator.keys(key), **locator.figure(key))
 
 
 def _content(c) -> str:

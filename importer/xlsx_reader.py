@@ -164,17 +164,61 @@ def feed(pkg: Package, part: str, p) -> None:
         pass
     except expat.ExpatError as e:
         raise Unreadable("file.xml_malformed", part=part,
-                         detail=f"第{e.lineno}行第{e.offset + 1}列：{expat.ErrorString(e.code)}") from None
+                         detail=f"第{e.lineno}行第{e.offset + 1}列：{expat_reason(e.code)}") from None
     except DefusedXmlException:
         raise Unreadable("file.xml_forbidden", part=part) from None
     except RecursionError:
         raise Unreadable("file.xml_malformed", part=part, detail="嵌套过深") from None
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:  # a bad attribute value
-        raise Unreadable("file.xml_malformed", part=part, detail=f"内容无效：{e}") from None
+    except LookupError:  # encoding="x": Python's codec lookup fails for an encoding expat hands over
+        raise Unreadable("file.xml_malformed", part=part, detail="XML 声明中的字符编码无法识别") from None
+    except (ValueError, TypeError, IndexError, OverflowError):  # a bad attribute value (an int() of "²")
+        raise Unreadable("file.xml_malformed", part=part, detail="某个属性的值无效") from None
     finally:
         # the handlers are closures that refer back to the parser: drop them, so that the parser (and its
         # 64 KB text buffer) is freed now rather than by the cycle collector some time later
         p.StartElementHandler = p.EndElementHandler = p.CharacterDataHandler = None
+
+
+_EXPAT_CHINESE = {
+    "XML_ERROR_NO_MEMORY": "内存不足",
+    "XML_ERROR_SYNTAX": "语法错误",
+    "XML_ERROR_NO_ELEMENTS": "没有内容（部件为空或被截断）",
+    "XML_ERROR_INVALID_TOKEN": "格式不正确（含有无效字符或标记）",
+    "XML_ERROR_UNCLOSED_TOKEN": "标记没有结束（部件被截断）",
+    "XML_ERROR_PARTIAL_CHAR": "字符不完整（部件被截断或编码错误）",
+    "XML_ERROR_TAG_MISMATCH": "开始和结束标记不匹配",
+    "XML_ERROR_DUPLICATE_ATTRIBUTE": "属性重复",
+    "XML_ERROR_JUNK_AFTER_DOC_ELEMENT": "文档结束后还有多余内容",
+    "XML_ERROR_UNDEFINED_ENTITY": "使用了未定义的实体",
+    "XML_ERROR_RECURSIVE_ENTITY_REF": "实体递归引用",
+    "XML_ERROR_ASYNC_ENTITY": "实体不完整",
+    "XML_ERROR_BAD_CHAR_REF": "字符引用指向无效字符",
+    "XML_ERROR_BINARY_ENTITY_REF": "引用了二进制实体",
+    "XML_ERROR_ATTRIBUTE_EXTERNAL_ENTITY_REF": "属性中引用了外部实体",
+    "XML_ERROR_MISPLACED_XML_PI": "XML 声明的位置不对",
+    "XML_ERROR_UNKNOWN_ENCODING": "XML 声明中的字符编码无法识别",
+    "XML_ERROR_INCORRECT_ENCODING": "XML 声明中的字符编码与内容不符",
+    "XML_ERROR_UNCLOSED_CDATA_SECTION": "CDATA 段没有结束",
+    "XML_ERROR_EXTERNAL_ENTITY_HANDLING": "外部实体处理出错",
+    "XML_ERROR_NOT_STANDALONE": "文档不是独立的",
+    "XML_ERROR_UNBOUND_PREFIX": "使用了未声明的命名空间前缀",
+    "XML_ERROR_UNDECLARING_PREFIX": "不能取消声明命名空间前缀",
+    "XML_ERROR_XML_DECL": "XML 声明格式不正确",
+    "XML_ERROR_TEXT_DECL": "文本声明格式不正确",
+    "XML_ERROR_INVALID_ARGUMENT": "参数无效",
+    "XML_ERROR_AMPLIFICATION_LIMIT_BREACH": "实体展开过多",
+}
+
+
+def expat_reason(code: int) -> str:
+    """A Chinese reason for an expat error code (expat's own texts are English)."""
+    from xml.parsers.expat import errors
+
+    message = expat.ErrorString(code)
+    for name, chinese in _EXPAT_CHINESE.items():
+        if getattr(errors, name, None) == message:
+            return chinese
+    return "XML 格式不正确"
 
 
 # --------------------------------------------------------------------------- A1 helpers
@@ -675,8 +719,7 @@ def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limit
                 elif si in shared:
                     r0, c0, base = shared[si]
                     f = shift_formula(base, rc[0] - r0, rc[1] - c0)
-            if f:
-                cur_f = f
+            cur_f = f  # an <f> element, even empty (a shared formula's child we cannot resolve), is a formula
             f_attrs = None
         elif tag == "t":
             if in_is and not rph:

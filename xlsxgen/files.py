@@ -27,7 +27,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool 
             raise XlsxgenError(f"无法写入 {path}：文件夹 {folder} 不存在")
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as e:
-        raise XlsxgenError(f"无法写入 {path}：{e.strerror or e}（请检查文件夹是否存在、是否有写权限）") from None
+        raise XlsxgenError(f"无法写入 {path}：{os_reason(e)}（请检查文件夹是否存在、是否有写权限）") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -39,7 +39,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool 
             os.unlink(tmp)
         except OSError:
             pass
-        raise XlsxgenError(f"无法写入 {path}：{e.strerror or e}（文件是否正被 Excel/WPS 打开？）") from None
+        raise XlsxgenError(f"无法写入 {path}：{os_reason(e)}（文件是否正被 Excel/WPS 打开？）") from None
     return path
 
 
@@ -48,7 +48,10 @@ def os_reason(e: OSError) -> str:
     import errno
 
     words = {errno.ENOENT: "路径不存在", errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOSPC: "磁盘已满",
-             errno.EROFS: "只读文件系统", errno.ENOTDIR: "路径中有一段不是文件夹", errno.EISDIR: "是文件夹"}
+             errno.EROFS: "只读文件系统", errno.ENOTDIR: "路径中有一段不是文件夹", errno.EISDIR: "是文件夹",
+             errno.ENAMETOOLONG: "文件名过长", errno.EMFILE: "打开的文件过多", errno.EIO: "输入输出错误（磁盘或网络故障）",
+             errno.EBUSY: "文件正被占用", errno.EEXIST: "文件已存在", errno.EINVAL: "参数无效（文件名中可能有不允许的字符）",
+             errno.EDQUOT: "超出磁盘配额", errno.ELOOP: "符号链接循环", errno.ETXTBSY: "文件正被占用"}
     return words.get(e.errno, e.strerror or str(e))
 
 
