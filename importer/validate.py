@@ -190,7 +190,10 @@ def _rule_list(instances) -> str:
 
 
 def _num(v):
-    v = round(float(v), expr.PRECISION)
+    try:
+        v = round(float(v), expr.PRECISION)
+    except (OverflowError, ValueError, TypeError):  # beyond any double: kept as it is
+        return v
     return int(v) if v.is_integer() else v
 
 

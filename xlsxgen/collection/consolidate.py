@@ -71,6 +71,7 @@ class Summer:
         self.agency_code = agency_code
 
     def add(self, sub: Submission) -> None:
+        """Add ``sub`` (its figures are in the numeric domain: the importer refuses any other)."""
         for k in self.inputs:
             v = sub.values.get(k)
             if isinstance(v, (int, float)):
@@ -124,12 +125,18 @@ def sum_submissions(spec, subs, *, year: int, agency_name: str = "", agency_code
 
 
 def sum_store(spec, store, year: int, *, agency_name: str = "", agency_code: str = ""):
-    """The sum over the current accepted submissions of ``year`` in ``store`` (None if there are none)."""
+    """The sum over the current accepted submissions of ``year`` in ``store`` (None if there are none).
+
+    A stored submission with a figure outside the numeric domain (accepted by
+    an older release) is not summed (:func:`xlsxgen.spec.domain.doc_in_domain`).
+    """
+    from xlsxgen.spec.domain import doc_in_domain
+
     s = Summer(spec, year, agency_name, agency_code)
     for rec in store.current(year, with_data=True):
         if rec.usable and rec.data_json:
             doc = json.loads(rec.data_json)
-            if doc.get("format") == spec.id:
+            if doc.get("format") == spec.id and doc_in_domain(spec, doc):
                 s.add_doc(doc)
     return (s.result(), s.count) if s.count else (None, 0)
 
@@ -273,8 +280,13 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
     """
     from xlsxwriter.utility import xl_col_to_name
 
+    from xlsxgen.spec.domain import MAX_EXACT, bounds
+
     nfix = len(FIXED_COLUMNS)
     s_num, s_total = styles["num"], styles["num_total"]
+    kinds = {("narrative", f.key): f.kind for f in spec.narrative_fields}
+    for t in spec.tables:
+        kinds.update({(t.key, rk, ck): kind for (rk, ck), kind in t.kinds.items()})
     # the figure columns grouped by where their values are in the canonical JSON: (table, row) or narrative
     groups: list[tuple[bool, tuple, list[tuple]]] = []
     template = []
@@ -287,8 +299,11 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
         if not groups or groups[-1][0] != is_field or groups[-1][1] != where:
             groups.append((is_field, where, []))
         # a number: ' s="7"><v>12</v></c>' (integers' slots cached per style); no number: a styled blank
-        # ' s="5"/>', as xlsxwriter's write_blank
-        groups[-1][2].append((key, f' s="{style}"><v>', f' s="{s_num}"/>', caches.setdefault(style, {})))
+        # ' s="5"/>', as xlsxwriter's write_blank. A stored number outside the numeric domain (an older
+        # release accepted 401-digit counts) is written as a blank and its agency is not summed.
+        kind = kinds.get(col[1], "total")
+        lo, hi = (-MAX_EXACT, MAX_EXACT) if kind == "total" else bounds(kind)
+        groups[-1][2].append((key, f' s="{style}"><v>', f' s="{s_num}"/>', caches.setdefault(style, {}), lo, hi))
         template.append(f'<c r="{xl_col_to_name(c)}\x00"%s')
     row_template = "".join(template)  # no % in it but the slots: letters, digits, quotes
     n = 0
@@ -300,9 +315,7 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
             continue
         tables = doc.get("tables") or {}
         narrative = doc.get("narrative") or {}
-        counted = rec.usable
-        if counted:
-            summer.add_doc(doc)
+        bad = False
         n += 1
         r = str(4 + n)
         slots = []
@@ -310,26 +323,35 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
             values = narrative if is_field else (tables.get(where[0]) or {}).get(where[1]) or {}
             if not isinstance(values, dict):
                 values = {}
-            for key, prefix, blank, cache in cells:
+            for key, prefix, blank, cache, lo, hi in cells:
                 v = values.get(key)
                 t = type(v)  # JSON numbers are exactly int or float (bool is neither)
                 if t is int:
                     slot = cache.get(v)
                     if slot is None:
+                        if not lo <= v <= hi:
+                            bad = True
+                            slots.append(blank)
+                            continue
                         if len(cache) > 100_000:
                             cache.clear()
                         slot = cache[v] = f"{prefix}{v:.16G}</v></c>"
                     slots.append(slot)
-                elif t is float and math.isfinite(v):
+                elif t is float and math.isfinite(v) and lo <= v <= hi:
                     slots.append(f"{prefix}{v:.16G}</v></c>")
                 else:
+                    if v is not None:
+                        bad = True
                     slots.append(blank)
+        counted = rec.usable and not bad
+        if counted:
+            summer.add_doc(doc)
         text_style = styles["text"] if counted else styles["excluded"]
         fh.write("".join((
             f'<row r="{r}"><c r="A{r}" s="{styles["center"]}"><v>{n}</v></c>',
             _inline_string("B" + r, styles["text"], rec.agency_code or ""),
             _inline_string("C" + r, styles["text"], rec.agency_name or (doc.get("agency") or {}).get("name", "")),
-            _inline_string("D" + r, text_style, state_label(rec)),
+            _inline_string("D" + r, text_style, state_label(rec) + ("（有数值超出允许范围，未计入合计）" if bad else "")),
             _inline_string("E" + r, styles["center"] if counted else styles["excluded_center"],
                            "是" if counted else "否"),
             row_template.replace("\x00", r) % tuple(slots),

@@ -73,7 +73,11 @@ def prefill_from_previous(spec, previous, *, year: int, agency_name: str, agency
 
 def _usable_previous(doc: dict, spec) -> bool:
     """Last year's canonical data can prefill ``spec``'s workbook: same format, or another installed version."""
-    return format_of(doc.get("format"), spec) is not None
+    from xlsxgen.spec.domain import doc_in_domain
+
+    prev_spec = format_of(doc.get("format"), spec)
+    # figures outside the numeric domain (stored by an older release) cannot be written into a workbook
+    return prev_spec is not None and doc_in_domain(prev_spec, doc)
 
 
 

@@ -100,3 +100,37 @@ def writable(v):
     if isinstance(v, float):
         return v if math.isfinite(v) and abs(v) <= MAX_EXACT else None
     return None
+
+
+def doc_in_domain(spec, doc) -> bool:
+    """True when every figure of the canonical object ``doc`` (as a store holds it) is in the domain.
+
+    Inputs are checked against their kind, totals only for being writable
+    (a total of in-domain inputs may exceed 10^9). Missing values are fine.
+    """
+    if not isinstance(doc, dict):
+        return False
+    tables = doc.get("tables") or {}
+    if not isinstance(tables, dict):
+        return False
+    for t in spec.tables:
+        rows = tables.get(t.key) or {}
+        if not isinstance(rows, dict):
+            return False
+        for (rk, ck), kind in t.kinds.items():
+            row = rows.get(rk) or {}
+            v = row.get(ck) if isinstance(row, dict) else None
+            if v is None:
+                continue
+            if kind == "total":
+                if writable(v) is None:
+                    return False
+            elif not in_domain(v, kind):
+                return False
+    narrative = doc.get("narrative") or {}
+    if isinstance(narrative, dict):
+        for f in spec.narrative_fields:
+            v = narrative.get(f.key)
+            if f.kind in ("count", "amount") and v is not None and not in_domain(v, f.kind):
+                return False
+    return True

@@ -89,8 +89,17 @@ class CompiledSpec:
 
 
 def format_number(v) -> str:
-    """Numbers as Excel's General format turns them into text (``&`` concatenation)."""
-    v = round(float(v), expr.PRECISION)
+    """Numbers as Excel's General format turns them into text (``&`` concatenation).
+
+    Any value (a 401-digit integer, an infinity) gives text, never an exception.
+    """
+    try:
+        v = round(float(v), expr.PRECISION)
+    except (OverflowError, ValueError, TypeError):
+        text = str(v)
+        return text if len(text) <= 40 else f"{text[:24]}…（共 {len(text)} 位）"
+    if v != v or v in (float("inf"), float("-inf")):
+        return str(v)
     if v.is_integer():
         return str(int(v))
     return f"{v:.15g}"
