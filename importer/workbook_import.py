@@ -48,6 +48,8 @@ ROLE_WORDS = {"total": "合计", "check": "校验", "status": "校验状态", "l
 LABEL_MATCH_THRESHOLD = 0.8
 RENAME_MATCH_THRESHOLD = 0.5
 MAX_LISTED_CELLS = 6
+MAX_RENAME_CANDIDATES = 20  # added sheets looked at for a renamed planned sheet
+PACKAGE_BUDGETS = ("file.too_slow", "file.too_big_uncompressed", "file.zip_bomb")
 
 # --------------------------------------------------------------------------- formulas
 
@@ -299,13 +301,16 @@ class _Importer:
         for sp in missing:
             best = None
             labels = [c for c in sp.cells if c.role == "label" and c.text]
-            for name in extra:
+            last_row = max((c.row for c in labels), default=0)
+            for name in extra[:MAX_RENAME_CANDIDATES]:
                 if name in renamed.values():
                     continue
-                try:
-                    sheet = self.wb.load_sheet(name)
-                except Unreadable:  # an added sheet we cannot read is not needed: it is reported as added
-                    continue
+                try:  # only the rows where the labels would be: an added sheet is not read in full
+                    sheet = self.wb.peek_sheet(name, last_row)
+                except Unreadable as u:
+                    if u.code in PACKAGE_BUDGETS:  # the time or size budget of the whole file: not skipped
+                        raise
+                    continue  # an added sheet we cannot read is not needed: it is reported as added
                 hits = sum(1 for c in labels if _norm_label(_cell_text(sheet.cells.get(c.address))) == _norm_label(c.text))
                 score = hits / len(labels) if labels else 0
                 if score >= RENAME_MATCH_THRESHOLD and (best is None or score > best[1]):

@@ -590,9 +590,13 @@ class Sheet:
         return 0
 
 
-def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limits = DEFAULT_LIMITS) -> Sheet:
+def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limits = DEFAULT_LIMITS,
+               max_row: int | None = None) -> Sheet:
     """Parse one worksheet part. Cells are ``(value, type, formula, style)`` tuples keyed by A1;
     ``value`` is the text of <v> with shared and inline strings resolved, ``style`` the raw s= text.
+
+    ``max_row`` (0-based): stop at the first row below it — a sheet we do not
+    use is only looked at where the plan's labels would be (rename detection).
 
     Speed matters here (every returned workbook is read in full): one pair of
     handlers for the elements around ``sheetData`` and one for the cells, swapped
@@ -675,6 +679,8 @@ def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limit
             clear()
             r = a.get("r")
             row_no = int(r) - 1 if r else row_no + 1
+            if max_row is not None and row_no > max_row:
+                raise _Stop
             last_col = -1
             last_ref = None
             if a.get("customFormat") in TRUE and a.get("s"):
@@ -753,6 +759,18 @@ class Workbook:
     styles: Styles
     shared_strings: list[str]
     sheets: dict[str, Sheet] = field(default_factory=dict)
+
+    def peek_sheet(self, name: str, max_row: int) -> Sheet:
+        """The rows up to ``max_row`` (0-based) of sheet ``name``, not kept: for sheets we do not use."""
+        if name in self.sheets:
+            return self.sheets[name]
+        ref = self.info.sheet(name)
+        if ref is None:
+            raise KeyError(name)
+        if not ref.part or self.package.find(ref.part) is None:
+            raise Unreadable("file.missing_part", part=ref.part or f"（工作表「{name}」）")
+        return read_sheet(self.package, self.package.find(ref.part), name, self.shared_strings, self.package.limits,
+                          max_row=max_row)
 
     def load_sheet(self, name: str) -> Sheet:
         """Parse sheet ``name`` (once); Unreadable when its part is missing."""

@@ -165,3 +165,38 @@ def test_load_source_never_calls_a_number_an_internal_error(filled, tmp_path):
         p.write_bytes(_with_cells(data, {cell.address: xml}, cell.sheet))
         res = load_source(p)
         assert "file.internal_error" not in {f.rule for f in res.findings}
+
+
+# --------------------------------------------------------------------------- budgets (item 8)
+
+
+@pytest.fixture(scope="module")
+def many_extra_sheets(filled):
+    from tests.hostile import with_extra_sheets
+
+    _spec, _sub, data = filled
+    return with_extra_sheets(data, rename=2)
+
+
+def test_added_sheets_are_not_read_in_full(many_extra_sheets):
+    import time
+
+    assert len(many_extra_sheets) > 2_000_000
+    t0 = time.monotonic()
+    res = validate_result(read_workbook(many_extra_sheets))
+    elapsed = time.monotonic() - t0
+    assert elapsed < 5, elapsed  # was 8–20 s (and 100 s with two sheets renamed)
+    rules = [f.rule for f in res.findings]
+    assert rules.count("tamper.sheet_renamed") == 2 and "tamper.sheet_added" in rules
+
+
+def test_the_time_budget_is_not_swallowed_by_the_sheet_mapping(many_extra_sheets, monkeypatch):
+    from importer.findings import Unreadable
+    from importer.xlsx_reader import Workbook
+
+    def slow(self, name, max_row):
+        raise Unreadable("file.too_slow", seconds=10)
+
+    monkeypatch.setattr(Workbook, "peek_sheet", slow)
+    res = read_workbook(many_extra_sheets)
+    assert res.status == "unreadable" and res.findings[0].rule == "file.too_slow"
