@@ -492,7 +492,7 @@ class _Importer:
                     got = _cell_text(c).strip()
                     bind = pc.field.bind
                     want = meta_values.get(bind) if bind else None
-                    if want is not None and got != want and not shift:
+                    if want is not None and got != want and got != want.strip() and not shift:
                         self.add("tamper.bound_changed", sheet=actual, cell=addr, label=pc.field.label,
                                  expected=want, actual=got)
                     bound[bind] = got

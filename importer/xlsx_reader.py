@@ -423,6 +423,21 @@ def read_defined_names(pkg: Package, wb_part: str) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- shared strings
 
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescape(text: str) -> str:
+    """Decode the ``_xHHHH_`` escapes of OOXML string items (ECMA-376 ST_Xstring): ``_x0001_`` is U+0001,
+    ``_x005F_x0041_`` the literal text ``_x0041_``; a UTF-16 surrogate pair becomes its character, a lone
+    surrogate U+FFFD."""
+    if "_x" not in text:
+        return text
+    out = _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if any("\ud800" <= ch <= "\udfff" for ch in out):
+        out = out.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return out
+
+
 
 def read_shared_strings(pkg: Package, part: str | None) -> list[str]:
     if not part or pkg.find(part) is None:
@@ -449,7 +464,7 @@ def read_shared_strings(pkg: Package, part: str | None) -> list[str]:
             if not rph:
                 parts.append(join(buf))
         elif name == "si":
-            out.append(parts[0] if len(parts) == 1 else join(parts))
+            out.append(unescape(parts[0] if len(parts) == 1 else join(parts)))
             if len(out) > limit:
                 raise Unreadable("file.too_many_cells", sheet="共享字符串", limit=limit)
         elif name == "rPh":
@@ -708,7 +723,7 @@ def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limit
                 except (TypeError, ValueError, IndexError):
                     v = None
             elif t == "inlineStr" and is_parts:
-                v = join(is_parts)
+                v = unescape(join(is_parts))
                 is_parts.clear()
             cells[cur_ref] = (v, t, cur_f, cur_s)
             if len(cells) > max_cells:

@@ -84,3 +84,40 @@ def test_format_number_takes_any_value():
     assert format_number(10**400).endswith("位）")
     assert format_number(float("inf")) == "inf"
     assert format_number(12) == "12"
+
+
+# --------------------------------------------------------------------------- _xHHHH_ escapes and NUL (item 13)
+
+
+# (xlsxwriter cannot write "_x005F_x0041_" unchanged: its escape of overlapping _xHHHH_ runs is ambiguous)
+@pytest.mark.parametrize("name", ["某局_x0041_", "某\x01局\x1f", "_x005F局", "某局😀_xD83D_"])
+def test_names_survive_generate_and_fill_unchanged(tmp_path, spec2021, seed_submission, name):
+    from importer import read_workbook
+    from xlsxgen.data import to_canonical
+    from xlsxgen.fill import fill_workbook
+
+    blank = build_workbook(spec2021, year=YEAR, agency_name=name, agency_code="X1")
+    res = read_workbook(blank)
+    assert res.metadata["agency_name"] == name
+    assert res.submission.agency_name == name
+    assert not [f for f in res.findings if f.rule == "tamper.bound_changed"]
+    (tmp_path / "t.xlsx").write_bytes(blank)
+    doc = to_canonical(spec2021, seed_submission)
+    doc["agency"] = {"name": name, "code": "X1"}
+    doc["year"] = YEAR
+    (tmp_path / "d.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    out, _ = fill_workbook(tmp_path / "t.xlsx", tmp_path / "d.json")
+    back = read_workbook(out)
+    assert back.metadata["agency_name"] == name and back.submission.agency_name == name
+
+
+def test_nul_in_the_roster_is_refused_in_chinese(tmp_path):
+    from xlsxgen.collection.roster import RosterError, parse_roster
+
+    with pytest.raises(RosterError, match="第3行含有空字符"):
+        parse_roster("代码,名称\n1,甲局\n2,乙\x00局\n".encode())
+    p = tmp_path / "r.csv"
+    p.write_bytes("代码,名称\n1,甲\x00局\n".encode())
+    r = run_cli("generate", "--roster", str(p), "--year", str(YEAR), "--out-dir", str(tmp_path / "d"))
+    assert r.returncode != 0 and r.stderr.startswith("错误：") and "空字符" in r.stderr
+    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
