@@ -121,3 +121,55 @@ def test_nul_in_the_roster_is_refused_in_chinese(tmp_path):
     r = run_cli("generate", "--roster", str(p), "--year", str(YEAR), "--out-dir", str(tmp_path / "d"))
     assert r.returncode != 0 and r.stderr.startswith("错误：") and "空字符" in r.stderr
     assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+
+
+# --------------------------------------------------------------------------- CSV injection (item 7)
+
+
+def test_csv_cells_that_a_spreadsheet_would_evaluate_are_neutralised(tmp_path, spec2021):
+    import csv
+
+    from xlsxgen.collection.distribute import distribute
+    from xlsxgen.collection.roster import parse_roster
+    from xlsxgen.files import csv_cell
+
+    payloads = ['=HYPERLINK("http://x","点我")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1", "\r=1",
+                "＝1+1"]
+    for p in payloads:
+        assert csv_cell(p).startswith("'")
+    assert csv_cell("某局") == "某局" and csv_cell(12) == "12" and csv_cell(None) == ""
+    lines = ["代码,名称,上级"] + [f'A{i},"{p.replace(chr(34), chr(34) * 2)}","{p.replace(chr(34), chr(34) * 2)}"'
+                                   for i, p in enumerate(payloads) if p[0] not in "\t\r"]
+    roster = parse_roster("\n".join(lines).encode("utf-8"))
+    dist = distribute(spec2021, YEAR, roster, tmp_path / "d", show_progress=False)
+    rows = list(csv.reader(dist.manifest.read_text(encoding="utf-8-sig").splitlines()))
+    for row in rows[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r", "＝")), row
+
+
+# --------------------------------------------------------------------------- file modes (item 14)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="umask is POSIX")
+@pytest.mark.parametrize("mask", [0o022, 0o002, 0o077])
+def test_output_files_follow_the_umask(tmp_path, spec2021, seed_submission, mask):
+    from xlsxgen.files import write_atomic
+
+    old = os.umask(mask)
+    try:
+        p = write_atomic(tmp_path / "a.txt", "x")
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        (inbox / "1.xlsx").write_bytes(build_workbook(spec2021, year=YEAR, agency_name="局1", agency_code="1",
+                                                      data=seed_submission))
+        r = run_cli("collect", str(inbox), "--db", str(tmp_path / "c.sqlite"), "--year", str(YEAR), "--out-dir",
+                    str(tmp_path / "out"), "--quiet")
+        assert r.returncode == 0, r.stderr
+    finally:
+        os.umask(old)
+    want = 0o666 & ~mask
+    assert p.stat().st_mode & 0o777 == want
+    outs = [q for q in (tmp_path / "out").rglob("*") if q.is_file()]
+    assert outs and all(q.stat().st_mode & 0o777 == want for q in outs), [
+        (q.name, oct(q.stat().st_mode & 0o777)) for q in outs]

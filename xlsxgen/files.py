@@ -10,6 +10,23 @@ from pathlib import Path
 from xlsxgen.errors import XlsxgenError
 
 
+def file_mode() -> int:
+    """The mode a new file gets from ``open()``: 0666 less the user's umask (mkstemp would give 0600)."""
+    mask = os.umask(0o022)  # read the umask (there is no other way) and put it back at once
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def new_temp(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
+    """A hidden temporary file next to ``path`` (fd, name) with the mode of an ordinary new file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent if str(path.parent) else ".")
+    try:
+        os.fchmod(fd, file_mode())
+    except (OSError, AttributeError):  # fchmod is POSIX only; Windows has no umask
+        pass
+    return fd, tmp
+
+
 def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool = False) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
 
@@ -25,7 +42,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool 
             folder.mkdir(parents=True, exist_ok=True)
         elif not folder.is_dir():
             raise XlsxgenError(f"无法写入 {path}：文件夹 {folder} 不存在")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = new_temp(folder / path.name)
     except OSError as e:
         raise XlsxgenError(f"无法写入 {path}：{os_reason(e)}（请检查文件夹是否存在、是否有写权限）") from None
     try:
@@ -63,3 +80,32 @@ def safe_file_part(text: str, limit: int = 60) -> str:
     """``text`` made safe as part of a file name on Windows and Linux."""
     s = _UNSAFE.sub("_", text).strip().strip(".")
     return s[:limit] or "_"
+
+
+# CSV injection (OWASP): a spreadsheet's CSV import turns a cell starting with one of these into a formula
+# (=HYPERLINK(...), +cmd|...); full-width forms are included because some Chinese spreadsheets accept them too
+_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def csv_cell(value) -> str:
+    """``value`` as CSV cell text that no spreadsheet evaluates: text beginning like a formula gets a
+    leading apostrophe (what a user types in Excel to enter such text literally). Numbers are left alone."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(_CSV_FORMULA_START) else text
+
+
+def write_csv(path, rows, make_parents: bool = False) -> Path:
+    """Write ``rows`` as a CSV file for Excel (UTF-8 with BOM, CRLF), every cell through :func:`csv_cell`,
+    atomically. The one CSV writer of the program."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    for row in rows:
+        w.writerow([csv_cell(v) for v in row])
+    return write_atomic(path, "\ufeff" + buf.getvalue(), make_parents=make_parents)

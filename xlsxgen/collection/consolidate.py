@@ -22,12 +22,12 @@ import json
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from xlsxwriter.workbook import Workbook
 
 from xlsxgen.data import Submission, number
+from xlsxgen.files import new_temp
 from xlsxgen.spec import expr
 from xlsxgen.spec.rules import recompute_totals
 
@@ -374,7 +374,7 @@ def write_consolidated_workbook(path, *, spec, year: int, records, state_label, 
     temps = []
 
     def temp(suffix):
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        fd, name = new_temp(path, suffix)
         temps.append(name)
         return fd, name
 

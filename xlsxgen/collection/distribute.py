@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlsxgen.collection.roster import Agency, Roster, RosterError
 from xlsxgen.errors import XlsxgenError
-from xlsxgen.files import safe_file_part
+from xlsxgen.files import safe_file_part, write_csv
 from xlsxgen.spec.versions import format_of
 
 
@@ -146,12 +144,8 @@ def distribute(spec, year: int, roster: Roster, out_dir, *, db=None, show_progre
                 files.append((agency, name, prefilled))
                 progress.advance()
         manifest = out / f"下发清单-{year}.csv"
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(["序号", "单位代码", "单位名称", "上级", "类型", "文件名", "已按上年数据预填"])
-        for i, (a, name, pre) in enumerate(files, 1):
-            w.writerow([i, a.code, a.name, a.parent, a.kind, name, "是" if pre else "否"])
-        write_atomic(manifest, "\ufeff" + buf.getvalue())
+        write_csv(manifest, [["序号", "单位代码", "单位名称", "上级", "类型", "文件名", "已按上年数据预填"]] + [
+            [i, a.code, a.name, a.parent, a.kind, name, "是" if pre else "否"] for i, (a, name, pre) in enumerate(files, 1)])
         return Distribution(out, manifest, files)
     finally:
         if store is not None:
