@@ -173,3 +173,23 @@ def test_output_files_follow_the_umask(tmp_path, spec2021, seed_submission, mask
     outs = [q for q in (tmp_path / "out").rglob("*") if q.is_file()]
     assert outs and all(q.stat().st_mode & 0o777 == want for q in outs), [
         (q.name, oct(q.stat().st_mode & 0o777)) for q in outs]
+
+
+# --------------------------------------------------------------------------- render onto its source (item 3)
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "docx", "txt"])
+def test_render_refuses_to_overwrite_its_source(tmp_path, spec2021, seed_submission, fmt):
+    src = tmp_path / "s.xlsx"
+    data = build_workbook(spec2021, year=YEAR, agency_name="局", agency_code="1", data=seed_submission)
+    src.write_bytes(data)
+    link = tmp_path / "link.xlsx"
+    os.link(src, link)
+    for out in (src, link):
+        r = run_cli("render", str(src), "--format", fmt, "-o", str(out))
+        assert r.returncode == 2 and r.stderr.startswith("错误：") and "输入文件" in r.stderr, r.stderr
+        assert src.read_bytes() == data
+    prev = tmp_path / "p.xlsx"
+    prev.write_bytes(data)
+    r = run_cli("render", str(src), "--previous", str(prev), "--format", fmt, "-o", str(prev))
+    assert r.returncode == 2 and prev.read_bytes() == data

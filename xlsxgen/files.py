@@ -60,6 +60,16 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool 
     return path
 
 
+def same_file(a, b) -> bool:
+    """``a`` and ``b`` name the same file (same path once resolved, or the same inode: a hard link)."""
+    try:
+        if Path(a).resolve() == Path(b).resolve():
+            return True
+        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def os_reason(e: OSError) -> str:
     """A Chinese reason for the common OS errors (strerror is English on Linux)."""
     import errno
