@@ -193,3 +193,37 @@ def test_render_refuses_to_overwrite_its_source(tmp_path, spec2021, seed_submiss
     prev.write_bytes(data)
     r = run_cli("render", str(src), "--previous", str(prev), "--format", fmt, "-o", str(prev))
     assert r.returncode == 2 and prev.read_bytes() == data
+
+
+# --------------------------------------------------------------------------- long agency names (item 11)
+
+
+def test_agency_names_over_255_characters(tmp_path, spec2021, seed_submission):
+    name = "某" * 300
+    src = tmp_path / "s.xlsx"
+    src.write_bytes(build_workbook(spec2021, year=YEAR, agency_name=name, agency_code="1", data=seed_submission))
+    r = run_cli("render", str(src), "--format", "docx", "-o", str(tmp_path / "s.docx"))
+    assert r.returncode == 0, r.stderr
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "s.xlsx").write_bytes(src.read_bytes())
+    db = str(tmp_path / "c.sqlite")
+    r = run_cli("collect", str(inbox), "--db", db, "--year", str(YEAR), "--out-dir", str(tmp_path / "o"),
+                "--name", name, "--quiet")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    r = run_cli("status", "--db", db, "--year", str(YEAR), "--out-dir", str(tmp_path / "o2"), "--name", name)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+
+
+def test_fill_names_the_year_of_the_workbook_when_the_json_has_none(tmp_path, spec2021, seed_submission):
+    from xlsxgen.data import to_canonical
+
+    blank = tmp_path / "t.xlsx"
+    blank.write_bytes(build_workbook(spec2021, year=YEAR, agency_name="某局", agency_code="1"))
+    doc = to_canonical(spec2021, seed_submission)
+    del doc["year"]
+    doc["agency"] = {"name": "", "code": ""}
+    (tmp_path / "d.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    r = run_cli("fill", str(blank), str(tmp_path / "d.json"), "-o", str(tmp_path / "o.xlsx"))
+    assert r.returncode == 0, r.stderr
+    assert "None" not in r.stdout and f"{YEAR}年度" in r.stdout and "某局" in r.stdout
