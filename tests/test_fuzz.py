@@ -66,7 +66,7 @@ def test_fuzz_validate(bases, tmp_path):
     started = time.monotonic()
     done = 0
     path = tmp_path / "m.xlsx"
-    for label, data, expect, base, state in mutants(bases, COUNT, SEED):
+    for label, data, expect, base, _state in mutants(bases, COUNT, SEED):
         if not SLOW and time.monotonic() - started > SUITE_SECONDS:
             break
         path.write_bytes(data)

@@ -227,3 +227,43 @@ def test_fill_names_the_year_of_the_workbook_when_the_json_has_none(tmp_path, sp
     r = run_cli("fill", str(blank), str(tmp_path / "d.json"), "-o", str(tmp_path / "o.xlsx"))
     assert r.returncode == 0, r.stderr
     assert "None" not in r.stdout and f"{YEAR}年度" in r.stdout and "某局" in r.stdout
+
+
+# --------------------------------------------------------------------------- non-UTF-8 file names (item 1: validate and the other commands)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file names are bytes")
+def test_commands_take_file_names_that_are_not_utf8(tmp_path, spec2021, seed_submission):
+    from xlsxgen.data import to_canonical
+
+    gbk = "某局".encode("gbk")  # b'\xc4\xb3\xbe\xd6': not UTF-8
+    folder = os.fsencode(tmp_path)
+    wb = folder + b"/" + gbk + b".xlsx"
+    data = build_workbook(spec2021, year=YEAR, agency_name="局", agency_code="1", data=seed_submission)
+    with open(wb, "wb") as fh:
+        fh.write(data)
+    js = folder + b"/" + gbk + b".json"
+    with open(js, "w", encoding="utf-8") as fh:
+        json.dump(to_canonical(spec2021, seed_submission) | {"agency": {"name": "局", "code": "1"}}, fh,
+                  ensure_ascii=False)
+    w, j = os.fsdecode(wb), os.fsdecode(js)
+    missing = os.fsdecode(folder + b"/" + gbk + b"-missing.xlsx")
+    runs = [
+        (("validate", "--json", w, missing), (2,)),
+        (("validate", w), (0, 1)),
+        (("export", w, "-o", os.fsdecode(folder + b"/" + gbk + b"-out.json")), (0,)),
+        (("render", w, "-o", os.fsdecode(folder + b"/" + gbk + b".md")), (0,)),
+        (("fill", w, j, "-o", os.fsdecode(folder + b"/" + gbk + b"-filled.xlsx")), (0, 1)),
+        (("generate", "--year", str(YEAR), "--agency", "局", "-o", os.fsdecode(folder + b"/" + gbk + b"-g.xlsx")),
+         (0,)),
+        (("export", missing), (2,)),
+    ]
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    for args, codes in runs:
+        r = subprocess.run([sys.executable, "-m", "xlsxgen.cli", *args], capture_output=True, env=env, timeout=300)
+        out, err = r.stdout.decode("utf-8"), r.stderr.decode("utf-8")  # valid UTF-8 whatever the names
+        assert r.returncode in codes and "Traceback" not in err, (args, r.returncode, err)
+        if args[:2] == ("validate", "--json"):
+            doc = json.loads(out)
+            assert [f["path"] for f in doc["files"]][1].endswith("\\xbe\\xd6-missing.xlsx")
+            assert doc["files"][0]["status"] == "ok"

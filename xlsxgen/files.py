@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import tempfile
@@ -58,6 +59,35 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool 
             pass
         raise XlsxgenError(f"无法写入 {path}：{os_reason(e)}（文件是否正被 Excel/WPS 打开？）") from None
     return path
+
+
+def _undecodable_bytes(e: UnicodeError):
+    """Codec error handler: a byte that was not UTF-8 (a lone surrogate U+DC80..U+DCFF from the file system)
+    as ``\\xNN``, any other unencodable character as ``\\uNNNN``."""
+    if not isinstance(e, UnicodeEncodeError):
+        raise e
+    out = []
+    for ch in e.object[e.start:e.end]:
+        n = ord(ch)
+        out.append(f"\\x{n - 0xDC00:02x}" if 0xDC80 <= n <= 0xDCFF else f"\\u{n:04x}")
+    return "".join(out), e.end
+
+
+PATH_ERRORS = "xlsxgen-path"
+codecs.register_error(PATH_ERRORS, _undecodable_bytes)
+
+
+def path_text(path) -> str:
+    """``path`` as text that prints and encodes as UTF-8 whatever its bytes, without losing any: bytes that
+    are not UTF-8 (a GBK name unpacked on Windows) become ``\\xNN`` escapes."""
+    s = os.fspath(path)
+    if isinstance(s, bytes):
+        return s.decode("utf-8", "backslashreplace")
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return os.fsencode(s).decode("utf-8", "backslashreplace")
 
 
 def same_file(a, b) -> bool:
