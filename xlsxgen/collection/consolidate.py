@@ -280,7 +280,7 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
     """
     from xlsxwriter.utility import xl_col_to_name
 
-    from xlsxgen.spec.domain import MAX_EXACT, bounds
+    from xlsxgen.spec.domain import MAX_EXACT, bounds, in_domain
 
     nfix = len(FIXED_COLUMNS)
     s_num, s_total = styles["num"], styles["num_total"]
@@ -303,7 +303,9 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
         # release accepted 401-digit counts) is written as a blank and its agency is not summed.
         kind = kinds.get(col[1], "total")
         lo, hi = (-MAX_EXACT, MAX_EXACT) if kind == "total" else bounds(kind)
-        groups[-1][2].append((key, f' s="{style}"><v>', f' s="{s_num}"/>', caches.setdefault(style, {}), lo, hi))
+        check = in_domain if kind == "amount" else None  # amounts: < 10^9 and at most 6 decimals
+        groups[-1][2].append((key, f' s="{style}"><v>', f' s="{s_num}"/>', caches.setdefault(style, {}), lo, hi,
+                              check))
         template.append(f'<c r="{xl_col_to_name(c)}\x00"%s')
     row_template = "".join(template)  # no % in it but the slots: letters, digits, quotes
     n = 0
@@ -323,21 +325,21 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
             values = narrative if is_field else (tables.get(where[0]) or {}).get(where[1]) or {}
             if not isinstance(values, dict):
                 values = {}
-            for key, prefix, blank, cache, lo, hi in cells:
+            for key, prefix, blank, cache, lo, hi, check in cells:
                 v = values.get(key)
                 t = type(v)  # JSON numbers are exactly int or float (bool is neither)
                 if t is int:
+                    if not lo <= v <= hi or (check is not None and v >= hi):
+                        bad = True
+                        slots.append(blank)
+                        continue
                     slot = cache.get(v)
                     if slot is None:
-                        if not lo <= v <= hi:
-                            bad = True
-                            slots.append(blank)
-                            continue
                         if len(cache) > 100_000:
                             cache.clear()
                         slot = cache[v] = f"{prefix}{v:.16G}</v></c>"
                     slots.append(slot)
-                elif t is float and math.isfinite(v) and lo <= v <= hi:
+                elif t is float and math.isfinite(v) and lo <= v <= hi and (check is None or check(v, "amount")):
                     slots.append(f"{prefix}{v:.16G}</v></c>")
                 else:
                     if v is not None:
