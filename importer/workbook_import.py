@@ -497,6 +497,11 @@ class _Importer:
                                  expected=want, actual=got)
                     bound[bind] = got
                 elif role == "previous":
+                    if c is not None and c[FORMULA] is not None:  # we write last year's values as constants
+                        if not shift:
+                            self.add("value.formula", place=f"「{actual}」工作表 {addr}（上年数据）",
+                                     formula=clip(c[FORMULA] or "（共享公式）"), sheet=actual, cell=addr)
+                        continue
                     reading = read_cell(c[VALUE], c[TYPE], "amount") if c is not None else None
                     if reading is not None and reading.ok:
                         previous_values[pc.key] = reading.value

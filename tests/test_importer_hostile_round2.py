@@ -200,3 +200,19 @@ def test_the_time_budget_is_not_swallowed_by_the_sheet_mapping(many_extra_sheets
     monkeypatch.setattr(Workbook, "peek_sheet", slow)
     res = read_workbook(many_extra_sheets)
     assert res.status == "unreadable" and res.findings[0].rule == "file.too_slow"
+
+
+def test_a_formula_on_the_last_year_sheet_is_not_trusted():
+    from xlsxgen.data import Submission
+    from xlsxgen.workbook.writer import build_workbook
+
+    spec, sub, _ = filled_workbook("gov-info-2021", 14)
+    prev = Submission(spec.id, year=sub.year - 1, agency_name=sub.agency_name, agency_code=sub.agency_code,
+                      values=dict(sub.values))
+    data = build_workbook(spec, year=sub.year, agency_name=sub.agency_name, agency_code=sub.agency_code, data=sub,
+                          previous=prev)
+    cell = next(c for c in build_plan(spec, True).cells if c.role == "previous")
+    res = read_workbook(_with_cells(data, {cell.address: '<c r="REF"><f>1+1</f><v>5</v></c>'}, cell.sheet))
+    f = [f for f in res.findings if f.rule == "value.formula"]
+    assert f and f[0].cell == cell.address and f[0].sheet == cell.sheet
+    assert cell.key not in res.previous_values
