@@ -267,3 +267,43 @@ def test_commands_take_file_names_that_are_not_utf8(tmp_path, spec2021, seed_sub
             doc = json.loads(out)
             assert [f["path"] for f in doc["files"]][1].endswith("\\xbe\\xd6-missing.xlsx")
             assert doc["files"][0]["status"] == "ok"
+
+
+# --------------------------------------------------------------------------- fill with numbers outside the domain (items 2, 14)
+
+
+@pytest.mark.parametrize("big", ["1e308", "1" + "0" * 400, "1e400", "9007199254740993", "-1e308", "1.79e308"])
+def test_fill_refuses_numbers_outside_the_domain_with_a_finding(tmp_path, spec2021, seed_submission, big):
+    from xlsxgen.data import to_canonical
+
+    blank = tmp_path / "t.xlsx"
+    blank.write_bytes(build_workbook(spec2021, year=YEAR, agency_name="某局", agency_code="1"))
+    doc = to_canonical(spec2021, seed_submission) | {"agency": {"name": "某局", "code": "1"}, "year": YEAR}
+    t = spec2021.tables[0]
+    rk, ck = t.input_cells()[0]
+    doc["tables"][t.key][rk][ck] = "__BIG__"
+    amount = next((f.key for f in spec2021.narrative_fields if f.kind == "amount"), None)
+    if amount:
+        doc["narrative"][amount] = "__BIG__"
+    text = json.dumps(doc, ensure_ascii=False).replace('"__BIG__"', big)
+    (tmp_path / "d.json").write_text(text, encoding="utf-8")
+    r = run_cli("fill", str(blank), str(tmp_path / "d.json"), "-o", str(tmp_path / "o.xlsx"))
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr and "内部错误" not in r.stderr
+    assert "超出允许的范围" in r.stderr or "负数" in r.stderr
+    assert not (tmp_path / "o.xlsx").exists()
+    r = run_cli("validate", str(tmp_path / "d.json"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+
+
+def test_fill_refuses_a_text_longer_than_a_cell(tmp_path, spec2021, seed_submission):
+    from xlsxgen.data import to_canonical
+
+    blank = tmp_path / "t.xlsx"
+    blank.write_bytes(build_workbook(spec2021, year=YEAR, agency_name="某局", agency_code="1"))
+    doc = to_canonical(spec2021, seed_submission) | {"agency": {"name": "某局", "code": "1"}, "year": YEAR}
+    key = next(f.key for f in spec2021.narrative_fields if f.kind == "text")
+    doc["narrative"][key] = "长" * 40_000
+    (tmp_path / "d.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    r = run_cli("fill", str(blank), str(tmp_path / "d.json"), "-o", str(tmp_path / "o.xlsx"))
+    assert r.returncode == 1 and "内部错误" not in r.stderr and "32767" in r.stderr, r.stderr
