@@ -307,3 +307,17 @@ def test_fill_refuses_a_text_longer_than_a_cell(tmp_path, spec2021, seed_submiss
     (tmp_path / "d.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     r = run_cli("fill", str(blank), str(tmp_path / "d.json"), "-o", str(tmp_path / "o.xlsx"))
     assert r.returncode == 1 and "内部错误" not in r.stderr and "32767" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("big", ["1e308", "1" + "0" * 400, "9" * 5000, "1e400"])
+def test_render_refuses_json_numbers_outside_the_domain(tmp_path, spec2021, seed_submission, big):
+    from xlsxgen.data import to_canonical
+
+    doc = to_canonical(spec2021, seed_submission)
+    t = spec2021.tables[0]
+    rk, ck = t.input_cells()[0]
+    doc["tables"][t.key][rk][ck] = "__BIG__"
+    (tmp_path / "d.json").write_text(json.dumps(doc, ensure_ascii=False).replace('"__BIG__"', big), "utf-8")
+    for fmt in ("md", "docx"):
+        r = run_cli("render", str(tmp_path / "d.json"), "--format", fmt, "-o", str(tmp_path / f"o.{fmt}"))
+        assert r.returncode != 0 and r.stderr.startswith("错误：") and "Traceback" not in r.stderr, r.stderr

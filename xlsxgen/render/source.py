@@ -16,6 +16,8 @@ from pathlib import Path
 from xlsxgen.data import Submission, from_canonical_trusted
 from xlsxgen.errors import UnreadableError, XlsxgenError
 from xlsxgen.spec import FormatSpec, load_format
+from xlsxgen.spec.domain import describe, in_domain
+from xlsxgen.spec.rules import format_number
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -46,6 +48,14 @@ def _check_shape(doc: dict, spec, path) -> None:
             for ck, v in cols.items():
                 if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
                     raise fail(f"tables.{t.key}.{rk}.{ck}", f"应为数字，实际为 {v!r}")
+                kind = t.kinds.get((rk, ck))
+                if v is not None and kind not in (None, "total") and not in_domain(v, kind):
+                    raise fail(f"tables.{t.key}.{rk}.{ck}", f"超出允许的范围（{describe(kind)}），实际为 {format_number(v)}")
+    narrative = doc.get("narrative") if isinstance(doc.get("narrative"), dict) else {}
+    for f in spec.narrative_fields:
+        v = narrative.get(f.key)
+        if f.kind in ("count", "amount") and v is not None and not in_domain(v, f.kind):
+            raise fail(f"narrative.{f.key}", f"应为{describe(f.kind)}，实际为 {format_number(v)}")
     for key in ("agency", "narrative", "contact"):
         if doc.get(key) is not None and not isinstance(doc[key], dict):
             raise fail(key, "应为键值映射")
@@ -65,6 +75,8 @@ def load_json(path: Path) -> LoadedSource:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise UnreadableError(f"{path} 不是有效的 JSON（第{e.lineno}行第{e.colno}列：{e.msg}）") from None
+    except (ValueError, RecursionError):  # a number of more than 4,300 digits, nesting too deep
+        raise UnreadableError(f"{path} 不是有效的 JSON（含有过长的数字或嵌套过深）") from None
     if not isinstance(doc, dict):
         raise UnreadableError(f"{path} 不是规范 JSON：顶层应为对象")
     fid = doc.get("format")
