@@ -33,7 +33,7 @@ SLOW = os.environ.get("XLSXGEN_SLOW") == "1"
 COUNT = 5000 if SLOW else 300
 SEED = int(os.environ.get("XLSXGEN_FUZZ_SEED", "20261111"))
 PER_FILE_SECONDS = 12.0  # the importer's own budget is 10 s
-SUITE_SECONDS = 25.0  # the in-suite run is time-boxed: stop early rather than slow CI down
+SUITE_SECONDS = 20.0  # the in-suite run is time-boxed: stop early rather than slow CI down
 
 
 def _figures(res) -> dict:

@@ -48,6 +48,9 @@ CASES = [
     (1e9, "amount", "value.out_of_range", None),
     (1e308, "count", "value.out_of_range", None),
     ("9" * 401, "count", "value.out_of_range", None),
+    ("١٢", "count", "value.not_a_number", None),  # typed as text: only ASCII and full-width digits are numbers
+    ("1_000", "count", "value.not_a_number", None),
+    ("²", "count", "value.not_a_number", None),
     ("3.5", "amount", "value.text_number", 3.5),
     (-1.5, "amount", "value.negative", None),
     (-7, "signed_count", None, -7),
