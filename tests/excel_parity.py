@@ -14,8 +14,8 @@ the Python side computes for the same data. This module
   (:func:`recalculate`) with a profile that recalculates Excel 2007+ files on
   load (``OOXMLRecalcMode`` = 0, "always");
 - computes the expected value of every formula cell of the plan in Python
-  (:func:`python_values`) from the rules and totals of ``xlsxgen.rules`` and
-  ``xlsxgen.expr`` -- not from what the generator cached -- and reads the
+  (:func:`python_values`) from the rules and totals of ``xlsxgen.spec.rules`` and
+  ``xlsxgen.spec.expr`` -- not from what the generator cached -- and reads the
   LibreOffice results with openpyxl, an independent reader.
 """
 
@@ -33,9 +33,9 @@ from pathlib import Path
 from tests.hostile.data import random_submission
 from xlsxgen import messages
 from xlsxgen.data import Submission
-from xlsxgen.generate import build_workbook
-from xlsxgen.plan import build_plan
-from xlsxgen.rules import compile_spec, recompute_totals
+from xlsxgen.spec.rules import compile_spec, recompute_totals
+from xlsxgen.workbook.plan import build_plan
+from xlsxgen.workbook.writer import build_workbook
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 FORMULA_ROLES = ("total", "check", "status")

@@ -7,7 +7,7 @@ every cached formula value is removed from the XML, LibreOffice recalculates
 and saves them all in one headless run, and every formula cell -- totals, the
 live checks of the checks sheet, the check rows under the tables, the cover's
 status -- is compared, read back with openpyxl, with what Python computes for
-the same data (``xlsxgen.rules`` / ``xlsxgen.expr``). A difference names the
+the same data (``xlsxgen.spec.rules`` / ``xlsxgen.spec.expr``). A difference names the
 workbook (and its seed), the sheet and the cell.
 
 Workbooks per format: 50; ``XLSXGEN_SLOW=1`` makes it 400, ``XLSXGEN_PARITY_N``
@@ -36,10 +36,10 @@ from tests.excel_parity import (
     set_cached_value,
     strip_cached_values,
 )
-from xlsxgen import expr, messages
-from xlsxgen.plan import build_plan
-from xlsxgen.rules import compile_spec
-from xlsxgen.spec import load_format
+from xlsxgen import messages
+from xlsxgen.spec import expr, load_format
+from xlsxgen.spec.rules import compile_spec
+from xlsxgen.workbook.plan import build_plan
 
 SLOW = os.environ.get("XLSXGEN_SLOW", "") not in ("", "0")
 N_PER_FORMAT = int(os.environ.get("XLSXGEN_PARITY_N") or (400 if SLOW else 50))

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from xlsxgen.commands._common import friendly_errors
-from xlsxgen.files import write_atomic
+from xlsxgen.errors import UsageError
+from xlsxgen.files import same_file, write_atomic
 
 
 def _infer_format(fmt, output):
@@ -69,6 +70,11 @@ def command(source, fmt, output, previous, templates_dir):
     from xlsxgen.render import load_source, render_report
 
     fmt = _infer_format(fmt, output)
+    if output is None and fmt == "docx":
+        output = source.with_suffix(".docx")
+    for given in (source, previous):
+        if output is not None and given is not None and same_file(output, given):
+            raise UsageError(f"输出文件不能与输入文件 {given} 相同（不会修改输入文件）；请用 -o 指定另一个文件")
     loaded = load_source(source)
     prev_sub = None
     warnings = list(loaded.warnings)
@@ -84,8 +90,6 @@ def command(source, fmt, output, previous, templates_dir):
         prev_sub = psub
     out, render_warnings = render_report(loaded.spec, loaded.submission, fmt, prev_sub, templates_dir)
     warnings += render_warnings
-    if output is None and fmt == "docx":
-        output = source.with_suffix(".docx")
     if output is None:
         click.echo(out, nl=False)
     else:

@@ -89,8 +89,17 @@ class CompiledSpec:
 
 
 def format_number(v) -> str:
-    """``ROUND(v, PRECISION)`` as Excel's General format turns it into text (``&`` concatenation)."""
-    v = expr.excel_round(float(v), expr.PRECISION)
+    """``ROUND(v, PRECISION)`` as Excel's General format turns it into text (``&`` concatenation).
+
+    Any value (a 401-digit integer, an infinity) gives text, never an exception.
+    """
+    try:
+        v = expr.excel_round(float(v), expr.PRECISION)
+    except (OverflowError, ValueError, TypeError):
+        text = str(v)
+        return text if len(text) <= 40 else f"{text[:24]}…（共 {len(text)} 位）"
+    if v != v or v in (float("inf"), float("-inf")):
+        return str(v)
     if v.is_integer():
         return str(int(v))
     return f"{v:.15g}"
