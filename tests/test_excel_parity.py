@@ -8,11 +8,19 @@ and saves them all in one headless run, and every formula cell -- totals, the
 live checks of the checks sheet, the check rows under the tables, the cover's
 status -- is compared, read back with openpyxl, with what Python computes for
 the same data (``xlsxgen.rules`` / ``xlsxgen.expr``). A difference names the
-workbook (and its seed), the sheet and the cell.
+workbook (its seed and mutations), the sheet and the cell, Python's value and
+LibreOffice's.
+
+It cannot pass vacuously: a workbook whose cached total is left in place but
+set to 999999 must come back recalculated, and the cases must reach every
+cover status and make every rule instance both pass and fail.
 
 Workbooks per format: 50; ``XLSXGEN_SLOW=1`` makes it 400, ``XLSXGEN_PARITY_N``
 sets any number. Seeds are ``XLSXGEN_PARITY_SEED`` (default fixed) + 0, 1, 2, ...
 Skipped only when LibreOffice (``soffice``) is not installed; CI installs it (.ci/run).
+What it found so far: Python's ``round`` is not the spreadsheets' ``ROUND``
+(fixed: ``expr.excel_round``); text typed in an input cell (a known difference,
+pinned by a strict xfail below).
 """
 
 from __future__ import annotations
