@@ -36,7 +36,12 @@ class ImportResult:
 
     @property
     def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if not f.is_error]
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def infos(self) -> list[Finding]:
+        """Information notes: nothing to fix (they change neither the status nor the exit code)."""
+        return [f for f in self.findings if f.severity == "info"]
 
     @property
     def blocking(self) -> bool:

@@ -219,7 +219,19 @@ def test_resubmission_and_history(cycle):
     assert out.stdout.count("★") == 1 and "有错误" in out.stdout and "通过" in out.stdout
 
 
+def with_contact(spec, sub):
+    """A copy of ``sub`` with the cover's contact filled in (the example report has none: a warning)."""
+    import copy
+
+    from xlsxgen.demo import demo_contact
+
+    sub = copy.deepcopy(sub)
+    sub.contact = demo_contact(spec)
+    return sub
+
+
 def test_broken_file_is_reported_and_the_others_imported(tmp_path, spec2021, seed_submission):
+    seed_submission = with_contact(spec2021, seed_submission)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "a.xlsx").write_bytes(build_workbook(spec2021, year=YEAR, agency_name="甲", agency_code="1",
@@ -238,6 +250,7 @@ def test_broken_file_is_reported_and_the_others_imported(tmp_path, spec2021, see
 
 
 def test_rejections_and_readmission(tmp_path, spec2021, seed_submission):
+    seed_submission = with_contact(spec2021, seed_submission)
     roster_path = tmp_path / "r.csv"
     roster_path.write_text("代码,名称\nK1,甲局\n", encoding="utf-8")
     inbox = tmp_path / "inbox"
@@ -471,7 +484,9 @@ def test_collect_across_format_versions_runs_the_shared_cross_year_rule(tmp_path
     assert dist.prefilled == len(y1)
     for a, name, _ in dist.files:
         got = importer.read_workbook((tmp_path / "dist2" / name).read_bytes(), name=name)
-        assert got.status == "ok" and got.spec.id == new.id, [f.message for f in got.findings]
+        # untouched as distributed (prefill included): an empty submission, not yet data
+        assert got.spec.id == new.id and [f.rule for f in got.findings] == ["submission.untouched"], \
+            [f.message for f in got.findings]
         assert not got.previous_values  # no last-year sheet: its figures would be in the other format
         prev_vals = recompute_totals(old, dict(y1[a.code].values))
         pairs = prefill_pairs(new)

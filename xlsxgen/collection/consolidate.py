@@ -28,6 +28,7 @@ from pathlib import Path
 from xlsxwriter.workbook import Workbook
 
 from xlsxgen.data import Submission, number
+from xlsxgen.files import OUTPUT_MARKER, temp_prefix
 from xlsxgen.spec import expr
 from xlsxgen.spec.rules import recompute_totals
 
@@ -178,7 +179,7 @@ class _Frame:
     def __init__(self, target, *, spec, year: int, cols, options: dict):
         self.wb = wb = Workbook(target, dict({"strings_to_numbers": False, "strings_to_formulas": False,
                                               "strings_to_urls": False}, **options))
-        wb.set_properties({"title": f"{year}年度各单位数据汇总表", "author": "xlsxgen"})
+        wb.set_properties({"title": f"{year}年度各单位数据汇总表", "author": "xlsxgen", "keywords": OUTPUT_MARKER})
         base = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "border": 1}
         self.f_head = wb.add_format(dict(base, bold=True, bg_color="#D9E1F2", align="center", text_wrap=True))
         self.f_group = wb.add_format(dict(base, bold=True, bg_color="#B4C6E7", align="left"))
@@ -352,7 +353,7 @@ def write_consolidated_workbook(path, *, spec, year: int, records, state_label, 
     temps = []
 
     def temp(suffix):
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=suffix, dir=path.parent)
         temps.append(name)
         return fd, name
 
@@ -425,7 +426,7 @@ def build_overview_workbook(overview, *, title: str) -> bytes:
     # constant memory: rows go to a temporary file as they are written (10,000 agencies are 110,000 cells)
     wb = Workbook(out, {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
                         "strings_to_urls": False})
-    wb.set_properties({"title": title, "author": "xlsxgen"})
+    wb.set_properties({"title": title, "author": "xlsxgen", "keywords": OUTPUT_MARKER})
     base = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "border": 1, "text_wrap": True}
     f_title = wb.add_format({"font_name": "黑体", "font_size": 16, "align": "center", "valign": "vcenter"})
     f_sub = wb.add_format({"font_name": FONT, "font_size": 10, "align": "left", "valign": "vcenter",

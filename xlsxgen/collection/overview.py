@@ -115,7 +115,7 @@ def _first_problem(rec) -> str:
     """The first (most severe) finding of a record, with its place, and how many there are."""
     if rec is None:
         return ""
-    fs = rec.findings
+    fs = [f for f in rec.findings if f.get("severity") in ("error", "warning")]  # an info note needs no action
     if not fs:
         return ""
     fs.sort(key=lambda f: f.get("severity") != "error")

@@ -299,6 +299,21 @@ class Store:
 
         return self._write(go)
 
+    def hold(self, year: int, hashes: list[str], reason_code: str, reason: str) -> int:
+        """Hold stored submissions (by hash) until someone confirms whose they are: not current, not summed."""
+        if not hashes:
+            return 0
+
+        def go(conn):
+            before = conn.total_changes
+            conn.executemany(
+                "UPDATE submissions SET status = 'rejected', reason_code = ?, reason = ? "
+                "WHERE year = ? AND sha256 = ? AND status IN ('accepted', 'warning', 'invalid')",
+                [(reason_code, reason, year, h) for h in hashes])
+            return conn.total_changes - before
+
+        return self._write(go)
+
     def readmit(self, year: int, codes, format_id: str | None = None) -> int:
         """Admit files once rejected for a reason this run no longer has.
 

@@ -34,6 +34,7 @@ from xlsxgen.spec import expr
 from xlsxgen.spec.rules import compile_spec
 from xlsxgen.workbook.layout import a1, build_layout, place_checks
 
+CONSOLIDATED_ROLE = "consolidated"  # metadata role of a collection's sum in the official layout (not collected)
 META_SHEET = "_xlsxgen"  # very hidden; the tool's own, not a format fact
 GENERATOR = "xlsxgen"
 STRUCTURAL_ROLES = ("label", "input", "total", "check", "field", "bound", "previous", "status")
@@ -337,9 +338,35 @@ def _check_formula(ru, cond: str, address_of) -> str:
     return f'IF({cond},"{messages.PASS}",{"&".join(parts) or _excel_string("")})'
 
 
-def metadata_rows(plan: WorkbookPlan, *, agency_name: str, agency_code: str, year: int, version: str) -> list:
-    """Key/value rows of the very hidden metadata sheet."""
+def inputs_digest(values: dict) -> str:
+    """A short digest of the figures a workbook was distributed with (every non-zero input; blank = 0).
+
+    Recorded in the metadata (``inputs``) so that the importer can tell a
+    template sent back untouched — prefilled values included — from a filled one.
+    """
+    import hashlib
+
+    items = []
+    for key, v in values.items():
+        if len(key) != 3 or v in (None, "") or not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        f = float(v)
+        if f != 0:
+            items.append(f"{key[0]}.{key[1]}.{key[2]}={f!r}")
+    return hashlib.sha256("\n".join(sorted(items)).encode("utf-8")).hexdigest()[:32]
+
+
+def metadata_rows(plan: WorkbookPlan, *, agency_name: str, agency_code: str, year: int, version: str,
+                  inputs: str = "", role: str = "") -> list:
+    """Key/value rows of the very hidden metadata sheet.
+
+    ``inputs`` is :func:`inputs_digest` of the distributed figures; ``role`` marks a
+    workbook that is not an agency's template (``consolidated``: the sum a collection writes).
+    """
     spec = plan.spec
+    extra = [("inputs", inputs)] if inputs else []
+    if role:
+        extra.append(("role", role))
     return [
         ("generator", GENERATOR),
         ("generator_version", version),
@@ -350,4 +377,4 @@ def metadata_rows(plan: WorkbookPlan, *, agency_name: str, agency_code: str, yea
         ("year", str(year)),
         ("with_previous", "1" if plan.with_previous else "0"),
         ("fingerprint", plan.fingerprint),
-    ]
+    ] + extra

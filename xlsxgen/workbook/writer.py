@@ -18,7 +18,7 @@ from xlsxgen.data import Submission, get_bound
 from xlsxgen.spec.rules import compile_spec, recompute_totals
 from xlsxgen.textwidth import text_width
 from xlsxgen.workbook.layout import a1
-from xlsxgen.workbook.plan import build_plan, metadata_rows, quote_sheet
+from xlsxgen.workbook.plan import build_plan, inputs_digest, metadata_rows, quote_sheet
 
 FIXED_TIME = _dt.datetime(2000, 1, 1, 0, 0, 0)  # document properties: fixed for byte-identical output
 FONT = "宋体"
@@ -125,12 +125,14 @@ def build_workbook(
     data: Submission | None = None,
     previous: Submission | None = None,
     prefilled: frozenset = frozenset(),
+    role: str = "",
 ) -> bytes:
     """The .xlsx bytes of ``spec``'s workbook for one agency.
 
     ``data`` prefills inputs (as if typed); ``previous`` (last year's accepted
     data) adds the last-year sheet and the live cross-year checks;
     ``prefilled`` marks input keys that were carried over from last year.
+    ``role`` is recorded in the metadata (``consolidated`` for a collection's sum).
     """
     plan = build_plan(spec, previous is not None)
     compiled = compile_spec(spec)
@@ -175,7 +177,9 @@ def build_workbook(
             ws.repeat_rows(*sp.repeat_rows)
         if sp.kind == "meta":
             for r, (k, v) in enumerate(metadata_rows(plan, agency_name=agency_name, agency_code=agency_code,
-                                                      year=year, version=__version__)):
+                                                      year=year, version=__version__, inputs=inputs_digest(
+                                                          {k: values[k] for k in prefilled if k in values}),
+                                                      role=role)):
                 ws.write_string(r, 0, k)
                 ws.write_string(r, 1, v)
             ws.very_hidden()
