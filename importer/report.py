@@ -10,6 +10,7 @@ import unicodedata
 
 from importer.result import ImportResult
 from xlsxgen import messages
+from xlsxgen.files import display_path
 
 STATUS = {"ok": "通过", "invalid": "不通过", "unreadable": "无法读取"}
 
@@ -108,12 +109,12 @@ def render(results: list[ImportResult], total_width: int = 120, previous: Import
     out = []
     if previous is not None:
         if previous.status == "unreadable":
-            out.append(f"上年数据 {previous.path} 无法读取：{previous.reason}（跨年度校验未执行）")
+            out.append(f"上年数据 {display_path(str(previous.path))[0]} 无法读取：{previous.reason}（跨年度校验未执行）")
         else:
-            out.append(f"上年数据：{previous.path}（{identity_line(previous)}）")
+            out.append(f"上年数据：{display_path(str(previous.path))[0]}（{identity_line(previous)}）")
         out.append("")
     for r in results:
-        out.append(f"== {r.path} ==")
+        out.append(f"== {display_path(str(r.path))[0]} ==")
         ident = identity_line(r)
         if ident:
             out.append(ident)

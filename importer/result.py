@@ -78,8 +78,10 @@ class ImportResult:
         return to_canonical(self.spec, self.submission)
 
     def to_dict(self) -> dict:
+        from xlsxgen.files import display_path
+
         return {
-            "path": self.path,
+            "path": display_path(str(self.path))[0],  # a name that is not UTF-8 (GBK) or holds control characters
             "status": self.status,
             "format": self.format_id,
             "agency": self.agency,

@@ -134,6 +134,7 @@ def build_workbook(
     ``prefilled`` marks input keys that were carried over from last year.
     ``role`` is recorded in the metadata (``consolidated`` for a collection's sum).
     """
+    meta_role = role  # (the loop below reuses the name ``role`` for cell roles)
     plan = build_plan(spec, previous is not None)
     compiled = compile_spec(spec)
     values: dict = {}
@@ -179,7 +180,7 @@ def build_workbook(
             for r, (k, v) in enumerate(metadata_rows(plan, agency_name=agency_name, agency_code=agency_code,
                                                       year=year, version=__version__, inputs=inputs_digest(
                                                           {k: values[k] for k in prefilled if k in values}),
-                                                      role=role)):
+                                                      role=meta_role)):
                 ws.write_string(r, 0, k)
                 ws.write_string(r, 1, v)
             ws.very_hidden()
