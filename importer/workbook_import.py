@@ -37,7 +37,7 @@ from importer.xlsx_reader import FORMULA, STYLE, TYPE, VALUE, Workbook, split_re
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
 from xlsxgen.spec.rules import recompute_totals
-from xlsxgen.workbook.plan import GENERATOR, META_SHEET, build_plan, inputs_digest
+from xlsxgen.workbook.plan import GENERATION, GENERATOR, META_SHEET, build_plan, inputs_digest
 
 TEXT_TYPES = ("s", "str", "inlineStr")
 LOCKED_ROLES = ("label", "total", "check", "bound", "previous", "status")
@@ -237,6 +237,7 @@ class _Importer:
         self.path = path
         self.findings: list[Finding] = []
         self.meta: dict[str, str] = {}
+        self.generation = GENERATION  # of the plan the workbook was generated with (an older one still reads)
         self.actual_names = [s.name for s in wb.info.sheets]
 
     def add(self, code, **kw):
@@ -295,7 +296,11 @@ class _Importer:
             with_prev = meta.get("with_previous") == "1"
             plan = build_plan(spec, with_prev)
             if meta.get("fingerprint") and meta["fingerprint"] != plan.fingerprint:
-                self.add("identity.fingerprint", expected=plan.fingerprint, actual=meta["fingerprint"])
+                older = [g for g in range(1, GENERATION) if build_plan(spec, with_prev, g).fingerprint == meta["fingerprint"]]
+                if older:  # distributed before an upgrade of the tool, earlier in the season: read by its own plan
+                    self.generation = older[-1]
+                else:
+                    self.add("identity.fingerprint", expected=plan.fingerprint, actual=meta["fingerprint"])
             year = None
             try:
                 year = int(meta.get("year", ""))
@@ -410,7 +415,7 @@ class _Importer:
             return result
         spec, with_prev, year, agency_name, agency_code = ident
         result.spec = spec
-        plan = build_plan(spec, with_prev)
+        plan = build_plan(spec, with_prev, self.generation)
         mapping = self.map_sheets(plan)
         renames = {actual: planned for planned, actual in mapping.items() if actual != planned}
         locator = WorkbookLocator(spec, plan, mapping)
@@ -582,8 +587,11 @@ class _Importer:
         for f in blanks:
             groups.setdefault((f.table, f.sheet), []).append(f)
         merged = []
+        keep = set()
         for (table, sheet), fs in groups.items():
-            key = (fs[0].table, fs[0].row, fs[0].column)
+            if len(fs) == 1:  # one blank cell: its own finding says exactly where
+                keep.add(id(fs[0]))
+                continue
             if table in ("narrative", "cover"):
                 place = f"「{sheet}」工作表"
             else:
@@ -592,10 +600,9 @@ class _Importer:
                 except KeyError:
                     place = f"「{sheet}」工作表"
             merged.append(make("value.blank_cells", place=place, count=len(fs), cells=cell_ranges([f.cell for f in fs]),
-                               sheet=sheet, cell=fs[0].cell, table=table, **({} if len(fs) > 1 else {
-                                   "row": key[1], "column": key[2]})))
+                               sheet=sheet, cell=fs[0].cell, table=table))
         first = self.findings.index(blanks[0])
-        rest = [f for f in self.findings if f.rule != "value.blank"]
+        rest = [f for f in self.findings if f.rule != "value.blank" or id(f) in keep]
         self.findings[:] = rest[:first] + merged + rest[first:]
 
     def whole_submission(self, spec, plan, sub, locator, mapping) -> None:
