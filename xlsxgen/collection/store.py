@@ -515,10 +515,24 @@ class Store:
         """Insert received files (dicts with the column names); return how many were new."""
         if not rows:
             return 0
-        params = [{c: (r.get(c) if c != "findings" else r.get(c) or "[]") for c in _INSERT_COLUMNS} for r in rows]
-        # only the (year, sha256) conflict is ignored; any other constraint violation aborts the batch
-        stmt = (self._insert(S).on_conflict_do_nothing(index_elements=["year", "sha256"]).returning(S.c.id))
-        return self._write(lambda c: len(c.execute(stmt, params).all()))
+        # only the (year, sha256) conflict is ignored; any other constraint violation aborts the batch.
+        # One single-row statement, compiled once, run by the driver's executemany (psycopg pipelines it):
+        # a multi-row INSERT … RETURNING costs psycopg a parse of thousands of placeholders per batch.
+        sql, positions = self._insert_sql()
+        if positions is None:
+            params = [{c: (r.get(c) if c != "findings" else r.get(c) or "[]") for c in _INSERT_COLUMNS} for r in rows]
+        else:
+            params = [tuple(r.get(c) if c != "findings" else r.get(c) or "[]" for c in positions) for r in rows]
+        return self._write(lambda c: c.exec_driver_sql(sql, params).rowcount)
+
+    def _insert_sql(self):
+        got = getattr(self, "_insert_compiled", None)
+        if got is None:
+            stmt = self._insert(S).values({c: sa.bindparam(c) for c in _INSERT_COLUMNS}).on_conflict_do_nothing(
+                index_elements=["year", "sha256"])
+            compiled = stmt.compile(dialect=self.engine.dialect)
+            got = self._insert_compiled = (str(compiled), compiled.positiontup)
+        return got
 
     def readmit(self, year: int, codes, format_id: str | None = None) -> int:
         """Admit files once rejected for a reason this run no longer has.
@@ -624,6 +638,12 @@ class Store:
         row = self._points.first("usable_data", lambda: _q_usable([S.c.data]).where(S.c.data.is_not(None)),
                                  year=year, code=agency_code)
         return json.loads(row[0]) if row and row[0] else None
+
+    def codes_with_usable(self, year: int) -> set[str]:
+        """Codes of the agencies that have a usable submission in ``year`` (workers ask once, not per file)."""
+        with self._read() as c:
+            return set(c.execute(select(S.c.agency_code).where(
+                S.c.year == year, S.c.status.in_(USABLE), S.c.agency_code.is_not(None)).distinct()).scalars())
 
     def codes_named(self, name: str) -> list[str]:
         """Agency codes recorded under the full name ``name`` (in submissions or rosters)."""
