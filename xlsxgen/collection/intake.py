@@ -294,7 +294,10 @@ def _previous_for(spec, code: str, year: int):
     cache = _W["prev_cache"]
     if key in cache:
         return cache[key]
-    doc = _W["store"].usable_data(year - 1, code)
+    having = _W.setdefault("prev_codes", {})
+    if year - 1 not in having:  # one query per worker: which agencies have last year's data at all
+        having[year - 1] = _W["store"].codes_with_usable(year - 1)
+    doc = _W["store"].usable_data(year - 1, code) if code in having[year - 1] else None
     prev = None
     if doc:
         prev_spec = format_of(doc.get("format"), spec)  # last year in an older format: the validator maps what it can
@@ -707,7 +710,7 @@ def collect(inbox, *, db, year: int, roster_path=None, jobs: int | None = None, 
 
         progress = Progress("收集", total, quiet=not show_progress)
         try:
-            for res in _run(scan(inbox_p, note_skipped, exclude=exclude), store.path, year, jobs, total,
+            for res in _run(scan(inbox_p, note_skipped, exclude=exclude), store.target, year, jobs, total,
                             skip_paths={db_real}):
                 handle(res)
                 progress.advance()
