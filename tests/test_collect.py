@@ -120,7 +120,8 @@ def test_end_to_end(cycle):
         states = {r.code: r.state for r in ov.rows}
         assert states == {"A01": "ok", "A02": "ok", "A03": "ok", "A04": "ok", "A05": "invalid", "A06": "invalid",
                           "A07": "unreadable"}
-        assert ov.counts() == {"ok": 4, "warning": 0, "invalid": 2, "unreadable": 1, "missing": 0}
+        assert ov.counts() == {"ok": 4, "warning": 0, "invalid": 2, "unreadable": 1, "held": 0,
+                               "other_file": 0, "missing": 0}
         outs = write_outputs(store, ov, spec=spec2021, out_dir=out, sum_name="测试市")
 
     # feedback: one per agency with problems, every finding with sheet and cell
@@ -310,7 +311,7 @@ def test_process_pool_gives_the_same_result(cycle, monkeypatch):
     assert res.imported == 7
     with Store.open(c["db"]) as s:
         assert build_overview(s, YEAR).counts() == {"ok": 4, "warning": 0, "invalid": 2, "unreadable": 1,
-                                                    "missing": 0}
+                                                    "held": 0, "other_file": 0, "missing": 0}
 
 
 def run_cli(*args, cwd=None):

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlsxgen.collection.progress import Progress
+from xlsxgen.collection.roster import named_agency
 from xlsxgen.collection.statuses import ACCEPTED, INVALID, REJECTED, UNREADABLE, WARNING
 from xlsxgen.collection.store import Store
 from xlsxgen.data import from_canonical_trusted
@@ -540,25 +541,6 @@ def process_chunk(tasks: list[FileTask]) -> list[dict]:
 
 HELD_CODE = "agency_mismatch"  # reason code of a submission held until someone confirms whose numbers they are
 TWICE_CODE = "agency_twice"  # the same agency's workbook twice in one run, from differently named files
-
-
-def named_agency(roster, path: str):
-    """(agency, how) when the file's name, its archive's or a folder's names one roster agency; else (None, "")."""
-    if roster is None or not path:
-        return None, ""
-    outer, _, member = path.rpartition("!")
-    parts = [("文件名", (member or path).rsplit("/", 1)[-1])]
-    if outer:
-        parts.append(("压缩包名", outer.rsplit("/", 1)[-1]))
-    folders = (outer or path).split("/")[:-1] if outer else path.split("/")[:-1]
-    if outer and "/" in member:
-        folders = member.split("/")[:-1] + folders
-    parts += [("文件夹名", f) for f in reversed(folders) if f]
-    for how, name in parts:
-        agency = roster.match_file_name(name)
-        if agency is not None:
-            return agency, how
-    return None, ""
 
 
 def classify(result: dict, *, year: int, spec, roster) -> dict:

@@ -129,6 +129,25 @@ class Roster:
         return None
 
 
+def named_agency(roster, path: str):
+    """(agency, how) when the file's name, its archive's or a folder's names one roster agency; else (None, "")."""
+    if roster is None or not path:
+        return None, ""
+    outer, _, member = path.rpartition("!")
+    parts = [("文件名", (member or path).rsplit("/", 1)[-1])]
+    if outer:
+        parts.append(("压缩包名", outer.rsplit("/", 1)[-1]))
+    folders = (outer or path).split("/")[:-1] if outer else path.split("/")[:-1]
+    if outer and "/" in member:
+        folders = member.split("/")[:-1] + folders
+    parts += [("文件夹名", f) for f in reversed(folders) if f]
+    for how, name in parts:
+        agency = roster.match_file_name(name)
+        if agency is not None:
+            return agency, how
+    return None, ""
+
+
 def _norm(s: str) -> str:
     return re.sub(r"\s+", "", s or "")
 
