@@ -566,6 +566,14 @@ class Store:
         self._write(go)
         return self.get(submission_id)
 
+    def find(self, year: int, key: str) -> list[Record]:
+        """Submissions of ``year`` whose SHA-256, stored path or file name is ``key`` (newest first)."""
+        q = (select(*[S.c[c] for c in _COLUMNS]).where(
+            S.c.year == year, sa.or_(S.c.sha256 == key, S.c.path == key, S.c.file_name == key))
+            .order_by(S.c.id.desc()))
+        with self._read() as c:
+            return [_record(r) for r in c.execute(q)]
+
     def save_skipped(self, year: int, run_id: int | None, entries) -> int:
         """Record inbox entries that were not collected (one row per year and path; a later run updates it)."""
         rows = [dict(year=year, path=e.path, file_name=e.file_name, size=int(e.size or 0), code=e.code,
