@@ -32,14 +32,24 @@ YEAR = 2024
 AGENCIES = [("001", "丰州镇"), ("002", "城关镇"), ("003", "西关镇"), ("004", "东关镇"), ("005", "南关镇"), ("006", "北关镇")]
 
 
-def xlsxgen(*args, cwd=None, ok=True):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    r = subprocess.run([sys.executable, "-m", "xlsxgen.cli", *map(str, args)], capture_output=True, text=True,
-                       env=env, cwd=cwd, timeout=600)
+def xlsxgen(*args, ok=True, fresh=False):
+    """Run a command: in-process through the click CLI, or (``fresh``) in a new interpreter as a user would."""
+    if fresh:
+        env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        r = subprocess.run([sys.executable, "-m", "xlsxgen.cli", *map(str, args)], capture_output=True, text=True,
+                           env=env, timeout=600)
+        if ok:
+            assert r.returncode == 0, (args, r.stdout, r.stderr)
+        assert "Traceback" not in r.stderr, r.stderr
+        return r
+    from click.testing import CliRunner
+
+    from xlsxgen.cli import cli
+
+    res = CliRunner().invoke(cli, list(map(str, args)))
     if ok:
-        assert r.returncode == 0, (args, r.stdout, r.stderr)
-    assert "Traceback" not in r.stderr, r.stderr
-    return r
+        assert res.exit_code == 0, (args, res.output, res.exception)
+    return res
 
 
 def libreoffice_resave(tmp: Path, files: list[Path]) -> None:
@@ -50,11 +60,6 @@ def libreoffice_resave(tmp: Path, files: list[Path]) -> None:
                    check=True, capture_output=True, timeout=300)
     for f in files:
         shutil.copy(out / f.name, f)
-
-
-def states(db, year):
-    r = xlsxgen("status", "--db", db, "--year", year, "--all")
-    return r.stdout
 
 
 @pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed")
@@ -112,7 +117,7 @@ def test_a_collection_season(tmp_path, spec2021, seed_submission):
     (inbox / "北关镇情况说明.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
 
     out = tmp_path / "汇总"
-    r = xlsxgen("collect", inbox, "--db", db, "--year", YEAR, "--out-dir", out, "--name", "某某县", "--quiet")
+    r = xlsxgen("collect", inbox, "--db", db, "--year", YEAR, "--out-dir", out, "--name", "某某县", "--quiet", fresh=True)
     text = r.stdout
     assert "单位不符" in text and "未收集" in text
     with Store.open(db) as s:
