@@ -139,20 +139,25 @@ def _init_worker(db_path: str, year: int, ignore_sigint: bool = True) -> None:
     _W.update(store=Store.open_readonly(db_path), year=year, prev_cache={})
 
 
+def previous_from(store: Store, spec, code: str, year: int):
+    """Last year's accepted data of ``code`` (a Submission) from ``store``, or None."""
+    doc = store.usable_data(year - 1, code)
+    if doc:
+        prev_spec = format_of(doc.get("format"), spec)  # last year in an older format: the validator maps what it can
+        if prev_spec is not None:
+            return from_canonical_trusted(prev_spec, doc)
+    return None
+
+
 def _previous_for(spec, code: str, year: int):
-    """Last year's accepted data of ``code`` (a Submission), from the store."""
+    """Last year's accepted data of ``code`` (a Submission), from the worker's store (cached)."""
     if not code or not year:
         return None
     key = (spec.id, code, year)
     cache = _W["prev_cache"]
     if key in cache:
         return cache[key]
-    doc = _W["store"].usable_data(year - 1, code)
-    prev = None
-    if doc:
-        prev_spec = format_of(doc.get("format"), spec)  # last year in an older format: the validator maps what it can
-        if prev_spec is not None:
-            prev = from_canonical_trusted(prev_spec, doc)
+    prev = previous_from(_W["store"], spec, code, year)
     if len(cache) > 256:
         cache.clear()
     cache[key] = prev
@@ -171,11 +176,12 @@ def _finding_dict(f) -> dict:
     return d
 
 
-def _import(data: bytes, name: str):
+def _import(data: bytes, name: str, store: Store | None = None):
     """Read and validate one workbook: (status, reason, spec, submission, findings).
 
     Cross-year rules use the agency's accepted data of the previous year from
-    the store; without it, the last-year values the workbook itself carries.
+    the store (the worker's, or ``store``); without it, the last-year values the
+    workbook itself carries.
     """
     import importer
 
@@ -183,7 +189,10 @@ def _import(data: bytes, name: str):
     if res.status == "unreadable" or res.submission is None or res.spec is None:
         return UNREADABLE, (res.reason or "无法读取"), None, None, list(res.findings)
     sub, spec = res.submission, res.spec
-    prev = _previous_for(spec, sub.agency_code, sub.year) if _W else None
+    if store is not None:
+        prev = previous_from(store, spec, sub.agency_code, sub.year) if sub.agency_code and sub.year else None
+    else:
+        prev = _previous_for(spec, sub.agency_code, sub.year) if _W else None
     importer.validate_result(res, prev)
     return None, None, spec, sub, list(res.findings)
 
@@ -212,8 +221,17 @@ def process_file(task: FileTask) -> dict:
     if _W and _W["store"].has(_W["year"], sha):
         out["skip"] = True
         return out
+    return process_data(data, out)
+
+
+def process_data(data: bytes, out: dict, store: Store | None = None) -> dict:
+    """Read and validate the bytes of one file into ``out`` (see :func:`process_file`). Never raises.
+
+    ``out`` carries path, rel, file_name, size, file_mtime and sha256; ``store``
+    (when not in a worker) gives last year's data. The web portal's upload uses it.
+    """
     try:
-        status, reason, spec, sub, findings = _import(data, out["file_name"])
+        status, reason, spec, sub, findings = _import(data, out["file_name"], store)
     except XlsxgenError as e:
         out.update(status=UNREADABLE, reason=str(e))
         return out
