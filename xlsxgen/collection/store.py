@@ -97,6 +97,46 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             WHERE rank_in_agency = 1""",
     ]),
 ]
+# the web portal (xlsxgen.web): agency links (only a hash of each token), office accounts, settings
+PORTAL_MIGRATION = [
+    """CREATE TABLE portal_links (
+        year INTEGER NOT NULL,
+        agency_code TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT,
+        contact TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (year, agency_code))""",
+    """CREATE TABLE portal_users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('admin','reviewer','viewer')),
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0)""",
+    "CREATE TABLE portal_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # review decisions and explanations until the review workflow (issue 13) provides its own: append-only
+    """CREATE TABLE portal_reviews (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        year INTEGER NOT NULL,
+        agency_code TEXT NOT NULL,
+        submission_id INTEGER,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        comment TEXT NOT NULL DEFAULT '',
+        state_before TEXT,
+        state_after TEXT)""",
+    "CREATE INDEX portal_reviews_agency ON portal_reviews (year, agency_code, id)",
+    """CREATE TABLE portal_explanations (
+        year INTEGER NOT NULL,
+        agency_code TEXT NOT NULL,
+        finding_key TEXT NOT NULL,
+        text TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (year, agency_code, finding_key))""",
+]
+MIGRATIONS.append((3, PORTAL_MIGRATION))
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 _COLUMNS = ("id", "sha256", "year", "file_name", "path", "size", "file_mtime", "received_at", "agency_code",
@@ -417,6 +457,102 @@ class Store:
             yield from (_record(r) for r in self.conn.execute(sql + " ORDER BY id"))
         else:
             yield from (_record(r) for r in self.conn.execute(sql + " WHERE year = ? ORDER BY id", (year,)))
+
+    # ------------------------------------------------------------------ the web portal
+    def setting(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM portal_settings WHERE key = :k", {"k": key}).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str, *, keep_existing: bool = False) -> str:
+        """Store a portal setting; with ``keep_existing`` an existing value wins. Returns the stored value."""
+        conflict = "DO NOTHING" if keep_existing else "DO UPDATE SET value = excluded.value"
+
+        def go(conn):
+            conn.execute(f"INSERT INTO portal_settings (key, value) VALUES (:k, :v) ON CONFLICT (key) {conflict}",
+                         {"k": key, "v": value})
+            return conn.execute("SELECT value FROM portal_settings WHERE key = :k", {"k": key}).fetchone()[0]
+
+        return self._write(go)
+
+    _REVIEW_COLS = ("id", "year", "agency_code", "submission_id", "at", "actor", "action", "comment", "state_before",
+                    "state_after")
+
+    def add_review_event(self, *, year: int, code: str, submission_id: int | None, actor: str, action: str,
+                         comment: str = "", before: str | None = None, after: str | None = None) -> None:
+        self._write(lambda c: c.execute(
+            "INSERT INTO portal_reviews (year, agency_code, submission_id, at, actor, action, comment, state_before, "
+            "state_after) VALUES (:year, :code, :sid, :at, :actor, :action, :comment, :before, :after)",
+            {"year": year, "code": code, "sid": submission_id, "at": now_iso(), "actor": actor, "action": action,
+             "comment": comment, "before": before, "after": after}))
+
+    def review_events(self, year: int, code: str) -> list[dict]:
+        return [dict(zip(self._REVIEW_COLS, r)) for r in self.conn.execute(
+            f"SELECT {', '.join(self._REVIEW_COLS)} FROM portal_reviews WHERE year = :year AND agency_code = :code "
+            "ORDER BY id", {"year": year, "code": code})]
+
+    def last_review_events(self, year: int) -> dict[str, dict]:
+        """agency code -> its latest review event of ``year``."""
+        return {r[2]: dict(zip(self._REVIEW_COLS, r)) for r in self.conn.execute(
+            f"SELECT {', '.join('r.' + c for c in self._REVIEW_COLS)} FROM portal_reviews r "
+            "JOIN (SELECT agency_code, max(id) AS id FROM portal_reviews WHERE year = :year GROUP BY agency_code) m "
+            "ON m.id = r.id", {"year": year})}
+
+    def set_explanation(self, year: int, code: str, finding_key: str, text: str) -> None:
+        self._write(lambda c: c.execute(
+            "INSERT INTO portal_explanations (year, agency_code, finding_key, text, at) "
+            "VALUES (:year, :code, :key, :text, :at) ON CONFLICT (year, agency_code, finding_key) "
+            "DO UPDATE SET text = excluded.text, at = excluded.at",
+            {"year": year, "code": code, "key": finding_key, "text": text, "at": now_iso()}))
+
+    def explanations(self, year: int, code: str) -> dict[str, str]:
+        return dict(self.conn.execute(
+            "SELECT finding_key, text FROM portal_explanations WHERE year = :year AND agency_code = :code",
+            {"year": year, "code": code}).fetchall())
+
+    def set_link(self, year: int, code: str, token_hash: str, *, expires_at: str | None = None) -> None:
+        """Issue (or re-issue) the link of an agency: the earlier token stops working."""
+        self._write(lambda c: c.execute(
+            "INSERT INTO portal_links (year, agency_code, token_hash, created_at, expires_at) "
+            "VALUES (:year, :code, :h, :now, :exp) ON CONFLICT (year, agency_code) DO UPDATE SET "
+            "token_hash = excluded.token_hash, created_at = excluded.created_at, expires_at = excluded.expires_at, "
+            "revoked_at = NULL",
+            {"year": year, "code": code, "h": token_hash, "now": now_iso(), "exp": expires_at}))
+
+    def revoke_link(self, year: int, code: str) -> bool:
+        return self._write(lambda c: c.execute(
+            "UPDATE portal_links SET revoked_at = :now WHERE year = :year AND agency_code = :code "
+            "AND revoked_at IS NULL", {"now": now_iso(), "year": year, "code": code}).rowcount) > 0
+
+    def set_contact(self, year: int, code: str, contact: str) -> None:
+        self._write(lambda c: c.execute(
+            "UPDATE portal_links SET contact = :contact WHERE year = :year AND agency_code = :code",
+            {"contact": contact, "year": year, "code": code}))
+
+    def link_by_hash(self, token_hash: str) -> dict | None:
+        """The link whose token hashes to ``token_hash`` (revoked and expired ones too: the caller decides)."""
+        row = self.conn.execute(
+            "SELECT year, agency_code, created_at, expires_at, revoked_at, contact FROM portal_links "
+            "WHERE token_hash = :h", {"h": token_hash}).fetchone()
+        return dict(zip(("year", "agency_code", "created_at", "expires_at", "revoked_at", "contact"), row)) if row else None
+
+    def links(self, year: int) -> dict[str, dict]:
+        """agency code -> its link (without the hash) for ``year``."""
+        return {r[0]: dict(zip(("agency_code", "created_at", "expires_at", "revoked_at", "contact"), r))
+                for r in self.conn.execute(
+                    "SELECT agency_code, created_at, expires_at, revoked_at, contact FROM portal_links "
+                    "WHERE year = :year", {"year": year})}
+
+    def add_user(self, name: str, role: str, password_hash: str) -> None:
+        """Create an account, or replace the role and password of an existing one."""
+        self._write(lambda c: c.execute(
+            "INSERT INTO portal_users (name, role, password_hash, created_at) VALUES (:name, :role, :h, :now) "
+            "ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash, "
+            "disabled = 0", {"name": name, "role": role, "h": password_hash, "now": now_iso()}))
+
+    def user(self, name: str) -> dict | None:
+        row = self.conn.execute("SELECT name, role, password_hash, disabled FROM portal_users WHERE name = :name",
+                                {"name": name}).fetchone()
+        return dict(zip(("name", "role", "password_hash", "disabled"), row)) if row else None
 
     def integrity_ok(self) -> bool:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
