@@ -462,6 +462,9 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
     async def healthz(request: Request):
         return PlainTextResponse("ok")
 
+    async def favicon(request: Request):
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     routes = [
         Route("/", home),
         Route("/login", login, methods=["GET", "POST"]),
@@ -481,6 +484,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         Route("/a/{token}/feedback/{sid:int}", agency_feedback),
         Route("/a/{token}/explain", agency_explain, methods=["POST"]),
         Route("/healthz", healthz),
+        Route("/favicon.ico", favicon),
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = [

@@ -18,6 +18,10 @@ document.addEventListener("DOMContentLoaded", function () {
         form.requestSubmit ? form.requestSubmit() : form.submit();
       }
     });
+    input.addEventListener("change", function () {
+      var chosen = document.getElementById("chosen");
+      if (chosen) { chosen.textContent = input.files.length ? input.files[0].name : ""; }
+    });
     form.addEventListener("submit", function () {
       var b = document.getElementById("upload-button");
       if (b) { b.disabled = true; b.textContent = "正在校验……"; }
