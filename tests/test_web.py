@@ -402,7 +402,7 @@ def test_review_accept_return_and_comment_reaches_the_agency(env, books):
     page = c.get("/office/agency/W03")
     csrf = csrf_of(page.text)
     r = c.post("/office/agency/W03/review", data={"csrf": csrf, "action": "return", "comment": ""})
-    assert r.status_code == 409 and "必须填写意见" in r.text
+    assert r.status_code == 409 and "必须写明意见" in r.text
     r = c.post("/office/agency/W03/review", data={"csrf": csrf, "action": "return", "comment": "请核对现行有效件数"})
     assert r.status_code == 303
     assert "请核对现行有效件数" in a.get(f"/a/{env.tokens['W03']}").text
@@ -427,16 +427,18 @@ def test_bulk_accept(env, books):
         upload(a, env.tokens[code], books[(code, kind)])
     c = env.client()
     login(c)
-    dash = c.get("/office?f=pending")
+    dash = c.get("/office?f=to_review")
     assert "测试市甲局" in dash.text and "测试市丙局" in dash.text
     r = c.post("/office/accept", data={"csrf": csrf_of(dash.text), "code": ["W01", "W02", "W03", "W04"]})
     assert r.status_code == 303
     done = c.get(r.headers["location"])
-    assert "已接受 2 个单位" in text_of(done.text)
+    assert "已接受 1 个单位" in text_of(done.text) and "尚未决定" in text_of(done.text)  # W03's warnings
+    r = c.post("/office/accept", data={"csrf": csrf_of(dash.text), "code": ["W03"], "accept_warnings": "1"})
+    assert "已接受 1 个单位" in text_of(c.get(r.headers["location"]).text)
     with Store.open(env.db) as st:
-        last = st.last_review_events(YEAR)
-    assert last["W01"]["state_after"] == "accepted" and last["W03"]["state_after"] == "accepted"
-    assert "W02" not in last or last["W02"]["state_after"] != "accepted"
+        rows = st.review_rows(YEAR)
+    assert rows["W01"].state == "accepted" and rows["W03"].state == "accepted"
+    assert "W02" not in rows or rows["W02"].state != "accepted"
 
 
 def test_viewer_cannot_accept_return_or_issue_links(env, books):
@@ -451,7 +453,7 @@ def test_viewer_cannot_accept_return_or_issue_links(env, books):
     assert c.post("/office/agency/W01/link", data={"csrf": csrf, "action": "issue"}).status_code == 403
     assert c.post("/office/links", data={"csrf": csrf}).status_code == 403
     with Store.open(env.db) as st:
-        assert "W01" not in st.last_review_events(YEAR) or st.last_review_events(YEAR)["W01"]["action"] == "upload"
+        assert "W01" not in st.review_rows(YEAR)
     r = login(env.client(), name="审核员")
     assert r.status_code == 303
     rc = env.client()
@@ -540,3 +542,36 @@ def test_logout(env):
     page = c.get("/office")
     assert c.post("/logout", data={"csrf": csrf_of(page.text)}).status_code == 303
     assert c.get("/office").status_code == 303
+
+
+def test_decide_warnings_and_reopen(env, books):
+    a = env.client()
+    upload(a, env.tokens["W03"], books[("W03", "warn")])
+    c = env.client()
+    login(c)
+    page = c.get("/office/agency/W03")
+    import re
+
+    keys = re.findall(r'action="/office/agency/W03/decide".*?name="key" value="([0-9a-f]+)"', page.text, re.S)
+    assert len(keys) == 2
+    csrf = csrf_of(page.text)
+    r = c.post("/office/agency/W03/decide", data={"csrf": csrf, "key": keys[0], "decision": "reject", "comment": ""})
+    assert r.status_code == 409 and "必须写明原因" in r.text
+    r = c.post("/office/agency/W03/decide", data={"csrf": csrf, "key": keys[0], "decision": "reject",
+                                                  "comment": "数字与上年不衔接"})
+    assert r.status_code == 303
+    assert "不接受" in text_of(a.get(f"/a/{env.tokens['W03']}").text)  # the agency sees the decision
+    r = c.post("/office/agency/W03/review", data={"csrf": csrf, "action": "accept", "accept_warnings": "1"})
+    assert r.status_code == 409 and "已决定不接受" in r.text
+    for k in keys:
+        c.post("/office/agency/W03/decide", data={"csrf": csrf, "key": k, "decision": "accept", "comment": "属实"})
+    assert c.post("/office/agency/W03/review", data={"csrf": csrf, "action": "accept"}).status_code == 303
+    assert "已接受" in text_of(c.get("/office/agency/W03").text)
+    r = c.post("/office/agency/W03/review", data={"csrf": csrf, "action": "reopen", "comment": ""})
+    assert r.status_code == 409
+    r = c.post("/office/agency/W03/review", data={"csrf": csrf, "action": "reopen", "comment": "需补充说明"})
+    assert r.status_code == 303 and "待审核" in text_of(c.get("/office/agency/W03").text)
+    viewer = env.client()
+    login(viewer, name="查看员")
+    assert viewer.post("/office/agency/W03/decide", data={"csrf": csrf_of(viewer.get("/office").text), "key": keys[0],
+                                                          "decision": "accept"}).status_code == 403

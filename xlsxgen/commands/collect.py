@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 
 from xlsxgen.collection.statuses import status_word
-from xlsxgen.commands._common import friendly_errors
+from xlsxgen.commands._common import db_option, friendly_errors
 
 
 @click.command(name="collect")
 @click.argument("inbox", type=str)
-@click.option("--db", required=True, help="收集库文件（SQLite），不存在时自动创建。")
+@db_option("收集库，不存在时自动创建")
 @click.option("--year", type=int, required=True, help="本次收集的报告年度，例如 2024。")
 @click.option("--format", "format_id", default=None,
               help="报告格式版本，例如 gov-info-2019；默认按年度自动选择（xlsxgen formats 可查看），"

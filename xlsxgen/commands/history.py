@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from xlsxgen.collection.statuses import severity_word, status_word
-from xlsxgen.commands._common import friendly_errors
+from xlsxgen.commands._common import db_option, friendly_errors
 
 
 @click.command(name="history")
-@click.option("--db", required=True, help="收集库文件。")
+@db_option("收集库")
 @click.option("--agency", required=True, help="单位代码（也可以是单位全称）。")
 @click.option("--year", type=int, default=None, help="只看某一年度。")
 @click.option("--findings", "show_findings", is_flag=True, help="同时列出每次报送的问题。")

@@ -17,7 +17,7 @@ from xlsxgen.commands._common import friendly_errors
 @click.option("--format", "format_id", default=None, help="报告格式版本；默认按年度选择。")
 @click.option("--uploads", default=None,
               help="保存上传文件的文件夹（按内容指纹存放，不对外提供）；默认为收集库旁的“收集库名.uploads”。")
-@click.option("--deadline", default="", help="报送截止日期，显示在各单位页面上，例如 2025-01-15。")
+@click.option("--deadline", default="", help="报送截止日期，显示在各单位页面上，例如 2025-01-20。")
 @click.option("--office", default="政务公开办", show_default=True, help="本办名称，显示在页面和反馈单上。")
 @click.option("--https", "https_only", is_flag=True, help="只通过 HTTPS 发送登录 Cookie（在 HTTPS 反向代理之后使用）。")
 @friendly_errors
@@ -30,7 +30,7 @@ def command(db, year, host, port, workers, format_id, uploads, deadline, office,
 
     \b
     示例：
-      xlsxgen serve --db 收集库.sqlite --year 2024 --deadline 2025-01-15
+      xlsxgen serve --db 收集库.sqlite --year 2024 --deadline 2025-01-20
       xlsxgen serve --db 收集库.sqlite --year 2024 --host 0.0.0.0 --port 8080 --workers 4
     """
     import os

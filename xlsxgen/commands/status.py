@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from xlsxgen.commands._common import friendly_errors
+from xlsxgen.commands._common import db_option, friendly_errors
 
 
 @click.command(name="status")
-@click.option("--db", required=True, help="收集库文件。")
+@db_option("收集库")
 @click.option("--year", type=int, required=True, help="报告年度。")
 @click.option("--roster", "roster_path", default=None,
               help="单位名单 CSV；不给时使用收集库中该年度的名单。")

@@ -9,7 +9,8 @@ Routes (``{token}`` is an agency's link token, ``{code}`` an agency code):
 ``POST /office/accept``                    bulk accept of the selected rows (reviewer, admin)
 ``GET  /office/agency/{code}``             an agency: findings, explanations, decisions, versions, audit
 ``GET  /office/agency/{code}/diff``        what changed between two versions, cell by cell
-``POST /office/agency/{code}/review``      accept / return with a comment (reviewer, admin)
+``POST /office/agency/{code}/review``      accept / return / reopen with a comment (reviewer, admin)
+``POST /office/agency/{code}/decide``      accept or not one warning (reviewer, admin)
 ``POST /office/agency/{code}/link``        issue a new link / revoke it / set the contact (admin)
 ``GET  /office/agency/{code}/feedback/N``  the feedback file of a submission
 ``GET  /office/download/{kind}``           status, consolidated, draft, chasing list
@@ -41,9 +42,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from xlsxgen.collection import review
 from xlsxgen.errors import XlsxgenError
 from xlsxgen.web import portal as P
-from xlsxgen.web import reviewing
 from xlsxgen.web.security import (
     MAX_UPLOAD_BYTES,
     BodyTooLarge,
@@ -228,19 +229,16 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         if err:
             return err
         codes = [str(c) for c in form.getlist("code")][:20000]
+        with_warnings = form.get("accept_warnings") == "1"
 
         def go(portal, store):
-            done, refused = 0, []
-            for code in codes:
-                try:
-                    reviewing.accept(store, portal.year, code, by=user["name"])
-                    done += 1
-                except XlsxgenError as e:
-                    refused.append(str(e))
-            return done, refused
+            return review.bulk_accept(store, portal.year, by=user["name"], codes=codes, accept_warnings=with_warnings)
 
-        done, refused = await run(go)
-        note = f"已接受 {done} 个单位" + (f"；{len(refused)} 个未接受（有错误或未报送）" if refused else "")
+        res = await run(go)
+        note = f"已接受 {len(res.accepted)} 个单位"
+        if res.refused:
+            note += f"；{len(res.refused)} 个未接受：" + "；".join(why for _c, why in res.refused[:5])
+            note += "……" if len(res.refused) > 5 else ""
         return RedirectResponse(f"/office?done={quote(note)}", status_code=303)
 
     async def office_agency(request: Request):
@@ -290,13 +288,19 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         action = form.get("action")
         comment = str(form.get("comment") or "")[:2000]
 
+        with_warnings = form.get("accept_warnings") == "1"
+
         def go(portal, store):
             if action == "accept":
-                reviewing.accept(store, portal.year, code, by=user["name"], comment=comment)
+                review.accept(store, portal.year, code, by=user["name"], comment=comment,
+                              accept_warnings=with_warnings)
                 return "已接受"
             if action == "return":
-                reviewing.return_(store, portal.year, code, by=user["name"], comment=comment)
+                review.return_(store, portal.year, code, by=user["name"], comment=comment)
                 return "已退回修改"
+            if action == "reopen":
+                review.reopen(store, portal.year, code, by=user["name"], comment=comment)
+                return "已重新打开，待审核"
             raise P.PortalError("未知操作")
 
         try:
@@ -304,6 +308,28 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         except (XlsxgenError, P.PortalError) as e:
             return message(request, str(e), getattr(e, "status", 409))
         return RedirectResponse(f"/office/agency/{quote(code)}?done={quote(note)}", status_code=303)
+
+    async def office_decide(request: Request):
+        user, err = await office_user(request, *CAN_REVIEW)
+        if err:
+            return err
+        form, err = await form_of(request)
+        if err:
+            return err
+        code = request.path_params["code"]
+        key = str(form.get("key") or "")[:40]
+        accept_it = form.get("decision") == "accept"
+        comment = str(form.get("comment") or "")[:2000]
+
+        def go(portal, store):
+            review.decide(store, portal.year, code, key, by=user["name"], accept_it=accept_it, comment=comment)
+
+        try:
+            await run(go)
+        except XlsxgenError as e:
+            return message(request, str(e), 409)
+        return RedirectResponse(f"/office/agency/{quote(code)}?done={quote('已记录对警告的决定')}#result",
+                                status_code=303)
 
     async def office_link(request: Request):
         user, err = await office_user(request, "admin")
@@ -323,12 +349,12 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
             if action == "issue":
                 expires = str(form.get("expires") or "").strip() or None
                 token = P.issue_link(store, portal.year, code, expires_at=expires)
-                reviewing.log(store, portal.year, code, by=user["name"], action="link",
-                              comment=f"有效期至 {expires}" if expires else "")
+                store.log_action(portal.year, code, by=user["name"], action="link",
+                                 comment=f"有效期至 {expires}" if expires else None)
                 return "已发放新链接（旧链接已失效）", P.link_url(base, token)
             if action == "revoke":
                 store.revoke_link(portal.year, code)
-                reviewing.log(store, portal.year, code, by=user["name"], action="revoke")
+                store.log_action(portal.year, code, by=user["name"], action="revoke")
                 return "链接已停用", None
             if action == "contact":
                 store.set_contact(portal.year, code, str(form.get("contact") or "").strip()[:200])
@@ -448,10 +474,9 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         text = str(form.get("text") or "")
 
         def go(portal, store):
-            st = P.agency_state(portal, store, code)
-            if key not in {f["key"] for f in st["findings"] if f["severity"] == "warning"}:
+            if not key or not all(c in "0123456789abcdef" for c in key):
                 raise P.PortalError("只能对本单位当前报送中的警告填写说明", 404)
-            reviewing.explain(store, portal.year, code, key, text, by="单位链接")
+            review.explain(store, portal.year, code, key, by=P.AGENCY_ACTOR, text=text[:2000])
 
         try:
             await run(go)
@@ -477,6 +502,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         Route("/office/agency/{code}/diff", office_diff),
         Route("/office/agency/{code}/review", office_review, methods=["POST"]),
         Route("/office/agency/{code}/link", office_link, methods=["POST"]),
+        Route("/office/agency/{code}/decide", office_decide, methods=["POST"]),
         Route("/office/agency/{code}/feedback/{sid:int}", office_feedback),
         Route("/a/{token}", agency),
         Route("/a/{token}/workbook", agency_workbook),

@@ -20,24 +20,30 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlsxgen.collection import intake
+from xlsxgen.collection import intake, review
 from xlsxgen.collection.feedback import SEVERITY_ORDER, build_feedback, fix_hints, verdict
 from xlsxgen.collection.statuses import (
     ACCEPTED,
+    ACTION_WORDS,
+    DECISION_WORDS,
     INVALID,
     REJECTED,
+    REVIEW_ACCEPTED,
+    REVIEW_PENDING,
+    REVIEW_RETURNED,
     STATE_LABELS,
     STATE_OF_STATUS,
     UNREADABLE,
     USABLE,
+    review_word,
     status_word,
 )
 from xlsxgen.collection.store import Store, now_iso
 from xlsxgen.files import safe_file_part
 from xlsxgen.messages import SEVERITY
-from xlsxgen.web import reviewing
 from xlsxgen.web.security import new_token, token_hash
 
+AGENCY_ACTOR = "单位（专用链接）"  # who acts through an agency's link, in the audit log
 MISMATCH = "agency_mismatch"  # reason code: uploaded through one agency's link, the workbook names another
 
 # dashboard filters: key -> (label, predicate on a DashRow)
@@ -45,7 +51,7 @@ FILTERS = {
     "missing": "未提交",
     "errors": "有错误",
     "warnings": "仅有警告",
-    "pending": "待审核",
+    "to_review": "待审核",
     "confirm": "待确认",
     "returned": "退回修改",
     "accepted": "已接受",
@@ -231,22 +237,26 @@ def receive_upload(portal: Portal, store: Store, *, code: str, data: bytes, file
         text = " ".join(v for v in (contact.get("person"), contact.get("phone")) if v)
         if text:
             store.set_contact(year, code, text[:100])
-    reviewing.log(store, year, code, by=actor or "单位链接", action="upload", comment=name,
-                  submission_id=outcome.record_id)
+    store.log_action(year, code, action="upload", by=actor or AGENCY_ACTOR, comment=name,
+                     submission_id=outcome.record_id)
     return outcome
 
 
 # ---------------------------------------------------------------------------- what a page shows
 
 
-def findings_view(spec, record, explanations: dict | None = None) -> list[dict]:
-    """The findings of ``record`` as the feedback file lists them: severity, sheet, cell, message, fix."""
+def findings_view(spec, record, notes: dict | None = None) -> list[dict]:
+    """The findings of ``record`` as the feedback file lists them: severity, sheet, cell, message, fix.
+
+    ``notes`` (fingerprint -> the review's note) adds each warning's explanation and decision.
+    """
     hints = fix_hints(spec)
     fs = sorted(record.findings, key=lambda f: (SEVERITY_ORDER.get(f.get("severity"), 2), str(f.get("sheet") or ""),
                                                 _cell_sort(f.get("cell"))))
     out = []
     for f in fs:
-        key = reviewing.finding_key(f)
+        key = review.fingerprint(f)
+        note = (notes or {}).get(key)
         out.append({
             "severity": f.get("severity") or "",
             "severity_word": SEVERITY.get(f.get("severity") or "", f.get("severity") or "—"),
@@ -255,7 +265,9 @@ def findings_view(spec, record, explanations: dict | None = None) -> list[dict]:
             "message": f.get("message") or "",
             "fix": f.get("fix") or hints.get(f.get("rule") or "", "") or "—",
             "key": key,
-            "explanation": (explanations or {}).get(key, ""),
+            "explanation": (note.explanation or "") if note else "",
+            "decision": DECISION_WORDS.get(note.decision, "") if note and note.decision else "",
+            "decision_comment": (note.decision_comment or "") if note else "",
         })
     return out
 
@@ -287,10 +299,12 @@ def agency_state(portal: Portal, store: Store, code: str, *, show: int | None = 
     if show is not None:
         shown = next((r for r in history if r.id == show), None)
     shown = shown or (history[-1] if history else None)
-    events = reviewing.audit(store, year, code)
-    decisions = [e for e in events if e["action"] in ("accept", "return")]
-    state = reviewing.state_of(current, decisions[-1] if decisions else None)
-    expl = reviewing.explanations(store, year, code)
+    rv = review.agency_review(store, year, code, name=agency.name if agency else "")
+    state = rv.state
+    if state == REVIEW_PENDING and (current is None or current.status not in USABLE):
+        state = None
+    notes = store.finding_notes(year, code)
+    events = store.audit_log(year, code)
     link = store.links(year).get(code) or {}
     return {
         "code": code,
@@ -303,20 +317,35 @@ def agency_state(portal: Portal, store: Store, code: str, *, show: int | None = 
         "passed": bool(current and current.status == ACCEPTED),
         "shown": record_view(shown) if shown else None,
         "shown_is_current": bool(shown and current and shown.id == current.id),
-        "findings": findings_view(portal.spec, shown, expl) if shown else [],
+        "findings": findings_view(portal.spec, shown, notes) if shown else [],
         "history": [record_view(r) for r in reversed(history)],
         "review_state": state,
-        "review_word": reviewing.REVIEW_WORDS.get(state, "—") if state else "—",
-        "comments": [{"at": short_time(e["at"]), "actor": e["actor"], "action": reviewing.ACTION_WORDS.get(
-            e["action"], e["action"]), "comment": e["comment"]} for e in decisions if e["comment"]],
-        "audit": [{"at": short_time(e["at"]), "actor": e["actor"], "action": reviewing.ACTION_WORDS.get(
-            e["action"], e["action"]), "comment": e["comment"], "before": reviewing.REVIEW_WORDS.get(
-            e["state_before"] or "", ""), "after": reviewing.REVIEW_WORDS.get(e["state_after"] or "", "")}
-            for e in reversed(events)],
+        "review_word": review_word(state),
+        "newer_waiting": rv.newer_waiting,
+        "subject_id": rv.subject.id if rv.subject else None,
+        "comments": [{"at": short_time(e.at), "action": ACTION_WORDS.get(e.action, e.action), "comment": e.comment}
+                     for e in events if e.action in ("accept", "return", "reopen", "decide") and e.comment],
+        "audit": [{"at": short_time(e.at), "actor": e.actor, "action": ACTION_WORDS.get(e.action, e.action),
+                   "comment": e.comment or "", "before": _state_word(e.before_state),
+                   "after": _state_word(e.after_state)} for e in reversed(events)],
         "contact": link.get("contact", ""),
         "link": link,
-        "can_accept": bool(current and current.status in USABLE and state != reviewing.ACCEPTED),
+        "can_accept": bool(current and current.status in USABLE and state != REVIEW_ACCEPTED),
+        "accepted": state == REVIEW_ACCEPTED,
     }
+
+
+def _state_word(encoded: str | None) -> str:
+    """The review state in an audit row's before/after (JSON), as a word; '' when the row has none."""
+    if not encoded:
+        return ""
+    try:
+        doc = json.loads(encoded)
+    except ValueError:
+        return ""
+    if not isinstance(doc, dict) or "state" not in doc:
+        return ""
+    return review_word(doc.get("state"))
 
 
 def feedback_file(portal: Portal, store: Store, code: str, submission_id: int) -> tuple[str, bytes]:
@@ -379,15 +408,15 @@ class DashRow:
 
     @property
     def review_word(self) -> str:
-        return reviewing.REVIEW_WORDS.get(self.review or "", "")
+        return review_word(self.review) if self.review else ""
 
     def matches(self, f: str | None) -> bool:
         if not f:
             return True
         return {"missing": self.state == "missing", "errors": self.state in ("invalid", "unreadable"),
-                "warnings": self.state == "warning", "pending": self.review == reviewing.PENDING,
-                "confirm": self.confirm, "returned": self.review == reviewing.RETURNED,
-                "accepted": self.review == reviewing.ACCEPTED}.get(f, True)
+                "warnings": self.state == "warning", "to_review": self.review == REVIEW_PENDING,
+                "confirm": self.confirm, "returned": self.review == REVIEW_RETURNED,
+                "accepted": self.review == REVIEW_ACCEPTED}.get(f, True)
 
 
 class _Cur:
@@ -403,7 +432,7 @@ def dashboard(portal: Portal, store: Store) -> tuple[list[DashRow], dict]:
     year = portal.year
     roster = store.roster(year)
     current = {r.agency_code: _Cur(r) for r in store.current(year, with_data=False, with_findings=False)}
-    last = store.last_review_events(year)
+    states = review.review_states(store, year)
     links = store.links(year)
     flagged: dict[str, str] = {}
     for rec in store.unattributed(year):
@@ -416,9 +445,11 @@ def dashboard(portal: Portal, store: Store) -> tuple[list[DashRow], dict]:
     for i, (code, name) in enumerate(entries, 1):
         rec = current.get(code)
         state = STATE_OF_STATUS.get(rec.status, "invalid") if rec else "missing"
-        review = reviewing.state_of(rec, last.get(code)) if rec else None
+        rstate = (states.get(code) or (None,))[0]
+        if rstate == REVIEW_PENDING and (rec is None or rec.status not in USABLE):
+            rstate = None  # nothing for a reviewer yet: the agency has to send a usable file first
         f_at = flagged.get(code)
-        rows.append(DashRow(i, code, name, state, review, rec.errors if rec else 0, rec.warnings if rec else 0,
+        rows.append(DashRow(i, code, name, state, rstate, rec.errors if rec else 0, rec.warnings if rec else 0,
                             short_time(rec.received_at) if rec else "", (links.get(code) or {}).get("contact", ""),
                             bool(f_at and (rec is None or f_at >= rec.received_at))))
     counts = {"total": len(rows)}
@@ -511,11 +542,11 @@ def download(portal: Portal, store: Store, kind: str) -> tuple[str, bytes, str]:
         rows, _ = dashboard(portal, store)
         out = []
         for r in rows:
-            if r.state in ("ok", "warning") and r.review != reviewing.RETURNED and not r.confirm:
+            if r.state in ("ok", "warning") and r.review != REVIEW_RETURNED and not r.confirm:
                 continue
             what = {"missing": "尚未报送", "invalid": f"有 {r.errors} 项错误，需修改后重新上传",
                     "unreadable": "文件无法读取，请重新上传", "warning": "已报送"}.get(r.state, r.state_label)
-            if r.review == reviewing.RETURNED:
+            if r.review == REVIEW_RETURNED:
                 what = "已退回修改，请按审核意见修改后重新上传"
             if r.confirm:
                 what = "上传了其他单位的工作簿，待确认"
