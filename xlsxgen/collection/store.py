@@ -487,6 +487,13 @@ class Store:
             return None
         return Roster([Agency(c, n, p, k) for c, n, p, k in rows], source=f"{self.path}（{year}年度名单）")
 
+    def agency(self, year: int, code: str) -> Agency | None:
+        """One agency of the roster of ``year`` (without reading the whole roster)."""
+        with self._read() as c:
+            r = c.execute(select(A.c.code, A.c.name, A.c.parent, A.c.kind).where(A.c.year == year, A.c.code == code)
+                          ).first()
+        return Agency(*r) if r else None
+
     def years(self) -> list[int]:
         with self._read() as c:
             years = set(c.execute(select(S.c.year).distinct()).scalars()) | set(
@@ -693,6 +700,13 @@ class Store:
         L = t.portal_links
         with self._read() as c:
             row = c.execute(select(*[L.c[n] for n in self._LINK_COLS]).where(L.c.token_hash == token_hash)).first()
+        return dict(zip(self._LINK_COLS, row)) if row else None
+
+    def link_of(self, year: int, code: str) -> dict | None:
+        L = t.portal_links
+        with self._read() as c:
+            row = c.execute(select(*[L.c[n] for n in self._LINK_COLS]).where(L.c.year == year,
+                                                                              L.c.agency_code == code)).first()
         return dict(zip(self._LINK_COLS, row)) if row else None
 
     def links(self, year: int) -> dict[str, dict]:

@@ -343,8 +343,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         base = str(request.base_url)
 
         def go(portal, store):
-            roster = store.roster(portal.year)
-            if roster is None or roster.get(code) is None:
+            if store.agency(portal.year, code) is None:
                 raise P.PortalError("该单位不在本年度名单中", 404)
             if action == "issue":
                 expires = str(form.get("expires") or "").strip() or None

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from xlsxgen.collection import intake, review
 from xlsxgen.collection.feedback import SEVERITY_ORDER, build_feedback, fix_hints, verdict
+from xlsxgen.collection.roster import Roster
 from xlsxgen.collection.statuses import (
     ACCEPTED,
     ACTION_WORDS,
@@ -196,10 +197,12 @@ def receive_upload(portal: Portal, store: Store, *, code: str, data: bytes, file
     reason ``agency_mismatch``): never filed under the other agency.
     """
     year, spec = portal.year, portal.spec
-    roster = store.roster(year)
-    agency = roster.get(code) if roster is not None else None
+    agency = store.agency(year, code)
     if agency is None:
         raise PortalError("该链接对应的单位已不在本年度名单中，请联系政务公开办", 403)
+    # the link's agency is the only one this upload can be for: another agency's workbook is refused by
+    # classify as not in this (one-agency) roster, then bound to the link's agency and flagged below
+    roster = Roster([agency])
     name = clean_name(file_name)
     sha = hashlib.sha256(data).hexdigest()
     store_blob(portal.uploads, data, sha)
@@ -232,7 +235,7 @@ def receive_upload(portal: Portal, store: Store, *, code: str, data: bytes, file
         if rec.sha256 == sha:
             outcome.record_id = rec.id
             break
-    if res.get("data") and not (store.links(year).get(code) or {}).get("contact"):
+    if res.get("data") and not (store.link_of(year, code) or {}).get("contact"):
         contact = json.loads(res["data"]).get("contact") or {}
         text = " ".join(v for v in (contact.get("person"), contact.get("phone")) if v)
         if text:
@@ -291,8 +294,7 @@ def record_view(rec) -> dict:
 def agency_state(portal: Portal, store: Store, code: str, *, show: int | None = None) -> dict:
     """Everything an agency's page (and the office's page of that agency) shows."""
     year = portal.year
-    roster = store.roster(year)
-    agency = roster.get(code) if roster else None
+    agency = store.agency(year, code)
     history = store.history(code, year)
     current = next((r for r in reversed(history) if r.status != REJECTED), None)
     shown = None
@@ -305,7 +307,7 @@ def agency_state(portal: Portal, store: Store, code: str, *, show: int | None = 
         state = None
     notes = store.finding_notes(year, code)
     events = store.audit_log(year, code)
-    link = store.links(year).get(code) or {}
+    link = store.link_of(year, code) or {}
     return {
         "code": code,
         "name": agency.name if agency else code,
@@ -352,8 +354,7 @@ def feedback_file(portal: Portal, store: Store, code: str, submission_id: int) -
     rec = store.get(submission_id)
     if rec is None or rec.agency_code != code or rec.year != portal.year:
         raise PortalError("找不到这份报送", 404)
-    roster = store.roster(portal.year)
-    agency = roster.get(code) if roster else None
+    agency = store.agency(portal.year, code)
     name = agency.name if agency else code
     template = f"{portal.year}-{safe_file_part(code, 30)}-{safe_file_part(name)}.xlsx"
     data = build_feedback(spec=portal.spec, year=portal.year, agency_name=name, agency_code=code, record=rec,
@@ -369,8 +370,7 @@ def agency_workbook(portal: Portal, store: Store, code: str) -> tuple[str, bytes
     from xlsxgen.workbook.writer import build_workbook
 
     spec, year = portal.spec, portal.year
-    roster = store.roster(year)
-    agency = roster.get(code) if roster else None
+    agency = store.agency(year, code)
     if agency is None:
         raise PortalError("该单位不在本年度名单中", 404)
     rec = store.latest_usable(year - 1, code)
@@ -432,7 +432,7 @@ def dashboard(portal: Portal, store: Store) -> tuple[list[DashRow], dict]:
     year = portal.year
     roster = store.roster(year)
     current = {r.agency_code: _Cur(r) for r in store.current(year, with_data=False, with_findings=False)}
-    states = review.review_states(store, year)
+    reviews = store.review_rows(year)
     links = store.links(year)
     flagged: dict[str, str] = {}
     for rec in store.unattributed(year):
@@ -445,7 +445,7 @@ def dashboard(portal: Portal, store: Store) -> tuple[list[DashRow], dict]:
     for i, (code, name) in enumerate(entries, 1):
         rec = current.get(code)
         state = STATE_OF_STATUS.get(rec.status, "invalid") if rec else "missing"
-        rstate = (states.get(code) or (None,))[0]
+        rstate = review.effective_state(reviews.get(code), rec.id if rec else None)
         if rstate == REVIEW_PENDING and (rec is None or rec.status not in USABLE):
             rstate = None  # nothing for a reviewer yet: the agency has to send a usable file first
         f_at = flagged.get(code)
