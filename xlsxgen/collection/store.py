@@ -693,14 +693,36 @@ class Store:
         self._write(lambda c: c.execute(sa.update(L).where(L.c.year == year, L.c.agency_code == code)
                                         .values(contact=contact)))
 
+    def submission_of(self, year: int, sha256: str) -> tuple[int, str | None] | None:
+        """(id, agency code) of the file with this SHA-256 in ``year``, or None."""
+        with self._read() as c:
+            r = c.execute(select(S.c.id, S.c.agency_code).where(S.c.year == year, S.c.sha256 == sha256)).first()
+        return (r[0], r[1]) if r else None
+
+    def versions(self, year: int, agency_code: str) -> list[Record]:
+        """An agency's submissions of ``year``, oldest first, without their data and findings (a page's list)."""
+        stmt = (select(*self._columns(S, False, False)).where(S.c.agency_code == agency_code, S.c.year == year)
+                .order_by(S.c.received_at, S.c.file_mtime, S.c.id))
+        with self._read() as c:
+            return [_record(r) for r in c.execute(stmt)]
+
+    def set_contact_if_empty(self, year: int, code: str, contact: str) -> None:
+        L = t.portal_links
+        self._write(lambda c: c.execute(sa.update(L).where(L.c.year == year, L.c.agency_code == code,
+                                                           L.c.contact == "").values(contact=contact)))
+
     _LINK_COLS = ("year", "agency_code", "created_at", "expires_at", "revoked_at", "contact")
 
     def link_by_hash(self, token_hash: str) -> dict | None:
-        """The link whose token hashes to ``token_hash`` (revoked and expired ones too: the caller decides)."""
+        """The link whose token hashes to ``token_hash`` (revoked and expired ones too: the caller decides),
+        with ``agency_name`` from the roster of its year (None when the agency has left the roster)."""
         L = t.portal_links
+        stmt = (select(*[L.c[n] for n in self._LINK_COLS], A.c.name)
+                .select_from(L.outerjoin(A, sa.and_(A.c.year == L.c.year, A.c.code == L.c.agency_code)))
+                .where(L.c.token_hash == token_hash))
         with self._read() as c:
-            row = c.execute(select(*[L.c[n] for n in self._LINK_COLS]).where(L.c.token_hash == token_hash)).first()
-        return dict(zip(self._LINK_COLS, row)) if row else None
+            row = c.execute(stmt).first()
+        return dict(zip(self._LINK_COLS + ("agency_name",), row)) if row else None
 
     def link_of(self, year: int, code: str) -> dict | None:
         L = t.portal_links

@@ -409,7 +409,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         if err:
             return err
         show = _int(request.query_params.get("v"))
-        st = await run(P.agency_state, link["agency_code"], show=show)
+        st = await run(P.agency_state, link["agency_code"], show=show, link=link, office=False)
         notice = request.session.pop("notice", "") if request.session.get("notice_for") == link["agency_code"] else ""
         return page(request, "agency.html", a=st, token=request.path_params["token"], notice=notice,
                     flagged=request.session.pop("flagged", False), user=None,
@@ -434,7 +434,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         if not data:
             return message(request, "上传的文件是空的。", 400)
         try:
-            out = await run(P.receive_upload, code=link["agency_code"], data=data, file_name=name)
+            out = await run(P.receive_upload, code=link["agency_code"], data=data, file_name=name, link=link)
         except P.PortalError as e:
             return message(request, str(e), e.status)
         token = request.path_params["token"]

@@ -190,14 +190,19 @@ def store_blob(uploads: Path, data: bytes, sha: str) -> Path:
 
 
 def receive_upload(portal: Portal, store: Store, *, code: str, data: bytes, file_name: str,
-                   actor: str = "") -> UploadOutcome:
+                   link: dict | None = None) -> UploadOutcome:
     """Import one uploaded workbook for agency ``code`` (the link's): the intake's read, validate, classify.
 
     A workbook naming another agency is bound to ``code`` and flagged (rejected,
     reason ``agency_mismatch``): never filed under the other agency.
     """
     year, spec = portal.year, portal.spec
-    agency = store.agency(year, code)
+    if link is not None and link.get("agency_name") is not None:
+        from xlsxgen.collection.roster import Agency
+
+        agency = Agency(code, link["agency_name"])
+    else:
+        agency = store.agency(year, code)
     if agency is None:
         raise PortalError("该链接对应的单位已不在本年度名单中，请联系政务公开办", 403)
     # the link's agency is the only one this upload can be for: another agency's workbook is refused by
@@ -206,10 +211,10 @@ def receive_upload(portal: Portal, store: Store, *, code: str, data: bytes, file
     name = clean_name(file_name)
     sha = hashlib.sha256(data).hexdigest()
     store_blob(portal.uploads, data, sha)
-    for rec in store.history(code, year):
-        if rec.sha256 == sha:
-            return UploadOutcome(rec.id, "这个文件此前已经上传过，内容完全相同，结果如下。")
-    if store.has(year, sha):  # the very same bytes were received for another agency: say nothing about it
+    seen = store.submission_of(year, sha)
+    if seen is not None and seen[1] == code:
+        return UploadOutcome(seen[0], "这个文件此前已经上传过，内容完全相同，结果如下。")
+    if seen is not None:  # the very same bytes were received for another agency: say nothing about it
         return UploadOutcome(None, "这个文件已经由其他单位报送过，不能作为本单位的报送。请上传本单位填写的工作簿。",
                              flagged=True)
     out = {"path": f"门户上传/{sha[:16]}", "rel": f"门户上传/{sha[:16]}", "file_name": name, "size": len(data),
@@ -230,18 +235,14 @@ def receive_upload(portal: Portal, store: Store, *, code: str, data: bytes, file
         row["agency_name"] = agency.name
     row["received_at"] = now_iso()
     row["run_id"] = None
-    store.add_submissions([row])
-    for rec in store.history(code, year)[::-1]:
-        if rec.sha256 == sha:
-            outcome.record_id = rec.id
-            break
-    if res.get("data") and not (store.link_of(year, code) or {}).get("contact"):
+    store.add_submissions([row])  # every upload is in the agency's history (the submissions table): no audit row
+    seen = store.submission_of(year, sha)
+    outcome.record_id = seen[0] if seen else None
+    if res.get("data") and link is not None and not link.get("contact"):
         contact = json.loads(res["data"]).get("contact") or {}
         text = " ".join(v for v in (contact.get("person"), contact.get("phone")) if v)
         if text:
-            store.set_contact(year, code, text[:100])
-    store.log_action(year, code, action="upload", by=actor or AGENCY_ACTOR, comment=name,
-                     submission_id=outcome.record_id)
+            store.set_contact_if_empty(year, code, text[:100])
     return outcome
 
 
@@ -291,26 +292,38 @@ def record_view(rec) -> dict:
             "verdict": verdict(rec.status, rec.errors, rec.warnings, rec.reason)}
 
 
-def agency_state(portal: Portal, store: Store, code: str, *, show: int | None = None) -> dict:
-    """Everything an agency's page (and the office's page of that agency) shows."""
+def agency_state(portal: Portal, store: Store, code: str, *, show: int | None = None, link: dict | None = None,
+                 office: bool = True) -> dict:
+    """Everything the office's page of an agency shows; ``office=False``: the agency's own page (no audit log).
+
+    ``link``: the agency's link when already read (its name and contact come with it).
+    """
     year = portal.year
-    agency = store.agency(year, code)
-    history = store.history(code, year)
+    name = link.get("agency_name") if link else None
+    agency = store.agency(year, code) if name is None else None
+    name = name or (agency.name if agency else None)
+    history = store.versions(year, code)
     current = next((r for r in reversed(history) if r.status != REJECTED), None)
-    shown = None
-    if show is not None:
-        shown = next((r for r in history if r.id == show), None)
-    shown = shown or (history[-1] if history else None)
-    rv = review.agency_review(store, year, code, name=agency.name if agency else "")
-    state = rv.state
+    shown_id = show if show is not None and any(r.id == show for r in history) else (
+        history[-1].id if history else None)
+    shown = store.get(shown_id) if shown_id is not None else None  # with its findings
+    row = store.review_row(year, code)
+    state = review.effective_state(row, current.id if current else None)
     if state == REVIEW_PENDING and (current is None or current.status not in USABLE):
         state = None
+    newer_waiting = bool(state == REVIEW_ACCEPTED and current and row and row.submission_id != current.id)
     notes = store.finding_notes(year, code)
-    events = store.audit_log(year, code)
-    link = store.link_of(year, code) or {}
+    events = store.audit_log(year, code) if office else []
+    if office:
+        comments = [{"at": short_time(e.at), "action": ACTION_WORDS.get(e.action, e.action), "comment": e.comment}
+                    for e in events if e.action in ("accept", "return", "reopen", "decide") and e.comment]
+    else:  # the agency sees the reviewer's latest word on its submission (decisions on warnings: in the list)
+        comments = [{"at": short_time(row.updated_at), "action": review_word(row.state), "comment": row.comment}
+                    ] if row is not None and row.comment else []
+    link = link if link is not None else (store.link_of(year, code) or {})
     return {
         "code": code,
-        "name": agency.name if agency else code,
+        "name": name or code,
         "year": year,
         "deadline": portal.deadline,
         "current": record_view(current) if current else None,
@@ -323,10 +336,8 @@ def agency_state(portal: Portal, store: Store, code: str, *, show: int | None = 
         "history": [record_view(r) for r in reversed(history)],
         "review_state": state,
         "review_word": review_word(state),
-        "newer_waiting": rv.newer_waiting,
-        "subject_id": rv.subject.id if rv.subject else None,
-        "comments": [{"at": short_time(e.at), "action": ACTION_WORDS.get(e.action, e.action), "comment": e.comment}
-                     for e in events if e.action in ("accept", "return", "reopen", "decide") and e.comment],
+        "newer_waiting": newer_waiting,
+        "comments": comments,
         "audit": [{"at": short_time(e.at), "actor": e.actor, "action": ACTION_WORDS.get(e.action, e.action),
                    "comment": e.comment or "", "before": _state_word(e.before_state),
                    "after": _state_word(e.after_state)} for e in reversed(events)],
