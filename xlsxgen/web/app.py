@@ -409,11 +409,16 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         if err:
             return err
         show = _int(request.query_params.get("v"))
+        return await agency_page(request, link, show)
+
+    async def agency_page(request: Request, link: dict, show: int | None, notice: str = "", flagged: bool = False):
         st = await run(P.agency_state, link["agency_code"], show=show, link=link, office=False)
-        notice = request.session.pop("notice", "") if request.session.get("notice_for") == link["agency_code"] else ""
-        return page(request, "agency.html", a=st, token=request.path_params["token"], notice=notice,
-                    flagged=request.session.pop("flagged", False), user=None,
-                    limit_mb=upload_limit // (1024 * 1024))
+        token = request.path_params["token"]
+        # the page's own address (the upload answers with the page; the script puts this address in the bar,
+        # so that reloading shows the page again instead of sending the file again)
+        canonical = f"/a/{token}" + (f"?v={st['shown']['id']}" if st["shown"] else "")
+        return page(request, "agency.html", a=st, token=token, notice=notice, flagged=flagged, user=None,
+                    limit_mb=upload_limit // (1024 * 1024), canonical=canonical)
 
     async def agency_upload(request: Request):
         link, err = await agency_link(request)
@@ -437,12 +442,8 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
             out = await run(P.receive_upload, code=link["agency_code"], data=data, file_name=name, link=link)
         except P.PortalError as e:
             return message(request, str(e), e.status)
-        token = request.path_params["token"]
-        request.session["notice_for"] = link["agency_code"]
-        request.session["notice"] = out.notice
-        request.session["flagged"] = out.flagged
-        target = f"/a/{token}" + (f"?v={out.record_id}" if out.record_id else "") + "#result"
-        return RedirectResponse(target, status_code=303)
+        # the findings at once: the answer to the upload is the agency's page showing them (one round trip)
+        return await agency_page(request, link, out.record_id, notice=out.notice, flagged=out.flagged)
 
     async def agency_workbook(request: Request):
         link, err = await agency_link(request)

@@ -1,6 +1,14 @@
 // The portal's only script (no inline script anywhere: the CSP forbids it).
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
+  // after an upload the page answers the POST: put the page's own address in the bar (reload = look again)
+  var agency = document.getElementById("agency");
+  var canonical = agency && agency.getAttribute("data-canonical-url");
+  if (canonical && window.location.pathname.slice(-7) === "/upload" && window.history.replaceState) {
+    window.history.replaceState(null, "", canonical + "#result");
+    var result = document.getElementById("result");
+    if (result && result.scrollIntoView) { result.scrollIntoView(); }
+  }
   // drag and drop onto the upload area: the file goes into the form's file field and the form is sent
   var drop = document.getElementById("drop");
   var input = document.getElementById("file");
