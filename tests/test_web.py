@@ -368,7 +368,10 @@ def test_login_wrong_password_and_throttle(env):
 
 def test_session_cookie_cannot_be_forged(env):
     c = env.client()
-    assert login(c).status_code == 303
+    r = login(c)
+    assert r.status_code == 303
+    cookie_header = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie_header and "samesite=lax" in cookie_header
     assert c.get("/office").status_code == 200
     cookie = c.cookies.get("xlsxgen_session")
     c.cookies.clear()

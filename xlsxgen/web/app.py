@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import secrets
 from pathlib import Path
 from urllib.parse import quote
@@ -60,6 +61,7 @@ HERE = Path(__file__).resolve().parent
 ROLES = {"admin": "管理员", "reviewer": "审核人", "viewer": "查看人"}
 CAN_REVIEW = ("admin", "reviewer")
 SESSION_HOURS = 12
+SECRET_ENV = "XLSXGEN_SESSION_SECRET"  # signs the session cookies; default: a random one kept in the store
 log = logging.getLogger("xlsxgen.web")
 
 
@@ -76,7 +78,8 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
     """The ASGI app of ``portal``. ``secret`` signs sessions (default: the store's, created on first start)."""
     install_log_redaction()
     if secret is None:
-        secret = portal.store().set_setting("session_secret", secrets.token_urlsafe(32), keep_existing=True)
+        secret = os.environ.get(SECRET_ENV) or portal.store().set_setting(
+            "session_secret", secrets.token_urlsafe(32), keep_existing=True)
     env = _env()
     tokens = throttle or Throttle()
     logins = Throttle(limit=tokens.limit, window=tokens.window)
