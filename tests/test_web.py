@@ -582,3 +582,20 @@ def test_decide_warnings_and_reopen(env, books):
     login(viewer, name="查看员")
     assert viewer.post("/office/agency/W03/decide", data={"csrf": csrf_of(viewer.get("/office").text), "key": keys[0],
                                                           "decision": "accept"}).status_code == 403
+
+
+def test_small_routes(env):
+    c = env.client()
+    assert c.get("/healthz").text == "ok"
+    assert c.get("/favicon.ico").headers["location"] == "/static/favicon.svg"
+    assert c.get("/static/portal.js").headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    login(c, name="管理员")
+    assert c.get("/").headers["location"] == "/office"  # logged in: the login form leads to the dashboard
+    page = c.get("/office/agency/W02")
+    r = c.post("/office/agency/W02/link", data={"csrf": csrf_of(page.text), "action": "contact",
+                                               "contact": "<b>王科长</b> 0319-1234567"})
+    assert r.status_code == 303
+    dash = c.get("/office").text
+    assert "&lt;b&gt;王科长&lt;/b&gt; 0319-1234567" in dash and "<b>王科长" not in dash
+    r = c.post("/office/agency/NOPE/link", data={"csrf": csrf_of(page.text), "action": "issue"})
+    assert r.status_code == 404
