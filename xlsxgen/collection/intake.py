@@ -157,7 +157,10 @@ def _previous_for(spec, code: str, year: int):
     cache = _W["prev_cache"]
     if key in cache:
         return cache[key]
-    prev = previous_from(_W["store"], spec, code, year)
+    having = _W.setdefault("prev_codes", {})
+    if year - 1 not in having:  # one query per worker: which agencies have last year's data at all
+        having[year - 1] = _W["store"].codes_with_usable(year - 1)
+    prev = previous_from(_W["store"], spec, code, year) if code in having[year - 1] else None
     if len(cache) > 256:
         cache.clear()
     cache[key] = prev

@@ -24,8 +24,12 @@ from xlsxgen.commands._common import db_option, friendly_errors
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="并行进程数（默认使用全部 CPU 核）。")
 @click.option("--all", "show_all", is_flag=True, help="在终端列出全部单位（默认单位较多时只列出有问题的）。")
 @click.option("--quiet", is_flag=True, help="不显示进度。")
+@click.option("--require-review", is_flag=True,
+              help="按审核结果汇总：汇总表、合计、草稿和规范 JSON 只用已接受的报送（xlsxgen review accept）；"
+                   "默认用各单位当前通过校验的报送。")
 @friendly_errors
-def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code, jobs, show_all, quiet):
+def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code, jobs, show_all, quiet,
+            require_review):
     """导入收件文件夹（含子文件夹）中的全部 .xlsx：逐个校验、入库，列出报送情况。
 
     \b
@@ -56,11 +60,12 @@ def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code
         raise SystemExit(130) from None
     click.echo(_summary(result))
     with Store.open(db, create=False) as store:
-        overview = build_overview(store, year)
+        overview = build_overview(store, year, require_review=require_review)
         click.echo("")
         click.echo(overview_text(overview, show_all=show_all))
         if out_dir:
-            outs = write_outputs(store, overview, spec=spec, out_dir=out_dir, sum_name=sum_name, sum_code=sum_code)
+            outs = write_outputs(store, overview, spec=spec, out_dir=out_dir, sum_name=sum_name, sum_code=sum_code,
+                                 require_review=require_review)
             click.echo("")
             click.echo(outputs_text(outs))
 
