@@ -120,7 +120,7 @@ def server(request, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -153,10 +153,10 @@ def _drop_file(page, data: bytes, name: str) -> None:
         }""", [base64.b64encode(data).decode(), name])
 
 
-def test_agency_and_reviewer_in_a_browser(server, browser, tmp_path):
+def test_agency_and_reviewer_in_a_browser(server, chromium, tmp_path):
     from playwright.sync_api import expect
 
-    ctx = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    ctx = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True)
     errors = []
     page = ctx.new_page()
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -199,7 +199,7 @@ def test_agency_and_reviewer_in_a_browser(server, browser, tmp_path):
         p2.close()
 
     # --- the reviewer
-    office = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
+    office = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
     office.on("pageerror", lambda e: errors.append(str(e)))
     office.goto(server.base + "/")
     office.fill("input[name=name]", "审核员")
