@@ -26,6 +26,7 @@ Routes (``{token}`` is an agency's link token, ``{code}`` an agency code):
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import os
@@ -33,6 +34,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import quote
 
+import anyio.to_thread
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -61,6 +63,7 @@ HERE = Path(__file__).resolve().parent
 ROLES = {"admin": "管理员", "reviewer": "审核人", "viewer": "查看人"}
 CAN_REVIEW = ("admin", "reviewer")
 SESSION_HOURS = 12
+THREADS = 12  # store work in parallel per worker process (each thread keeps one store connection)
 SECRET_ENV = "XLSXGEN_SESSION_SECRET"  # signs the session cookies; default: a random one kept in the store
 log = logging.getLogger("xlsxgen.web")
 
@@ -530,7 +533,16 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         return HTMLResponse("<!doctype html><meta charset=utf-8><title>出错了</title><p>服务器出错，请稍后重试。",
                             status_code=500)
 
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found, 500: server_error})
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        # the thread pool runs the store work: bounded, so that a worker holds at most THREADS store
+        # connections (PostgreSQL's max_connections is shared by every worker of every process)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        yield
+        portal.close_stores()
+
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={404: not_found, 500: server_error},
+                    lifespan=lifespan)
     app.state.portal = portal
     return app
 

@@ -80,12 +80,23 @@ class Portal:
     office: str = "政务公开办"
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
+    _opened: list = field(default_factory=list, repr=False)
+
     def store(self) -> Store:
         """This thread's store connection (a connection is not shared between threads)."""
         st = getattr(self._local, "store", None)
         if st is None:
             st = self._local.store = Store.open(self.db, create=False)
+            self._opened.append(st)
         return st
+
+    def close_stores(self) -> None:
+        """At shutdown: close every thread's connection."""
+        while self._opened:
+            try:
+                self._opened.pop().close()
+            except Exception:  # noqa: BLE001 - closing at shutdown, from another thread: best effort
+                pass
 
 
 def clean_name(name: str) -> str:
