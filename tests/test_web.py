@@ -599,3 +599,19 @@ def test_small_routes(env):
     assert "&lt;b&gt;王科长&lt;/b&gt; 0319-1234567" in dash and "<b>王科长" not in dash
     r = c.post("/office/agency/NOPE/link", data={"csrf": csrf_of(page.text), "action": "issue"})
     assert r.status_code == 404
+
+
+def test_a_new_password_ends_old_sessions(env):
+    c = env.client()
+    login(c)
+    assert c.get("/office").status_code == 200
+    with Store.open(env.db) as st:
+        old = st.user("审核员")["password_hash"]
+        st.add_user("审核员", "reviewer", hash_password("another long password"))
+    cookie = c.cookies.get("xlsxgen_session")
+    import base64
+    import json
+
+    payload = json.loads(base64.b64decode(cookie.split(".")[0] + "=="))
+    assert old[-12:] not in json.dumps(payload) and "scrypt" not in json.dumps(payload)
+    assert c.get("/office").status_code == 303

@@ -27,6 +27,7 @@ Routes (``{token}`` is an agency's link token, ``{code}`` an agency code):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import hmac
 import logging
 import os
@@ -122,11 +123,11 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         name = request.session.get("user")
         if not name:
             return None
-        return request.state.__dict__.get("user_row") or _load_user(request, name)
+        return getattr(request.state, "user_row", None) or _load_user(request, name)
 
     def _load_user(request: Request, name: str):
         row = portal.store().user(name)
-        if row is None or row["disabled"] or request.session.get("pw") != row["password_hash"][-12:]:
+        if row is None or row["disabled"] or request.session.get("pw") != _pw_mark(row["password_hash"]):
             request.session.pop("user", None)
             return None
         request.state.user_row = row
@@ -205,7 +206,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
             log.info("failed login from %s", addr)
             return page(request, "login.html", status=401, error="用户名或密码不正确。", user=None)
         request.session.clear()  # a new session: no fixation
-        request.session.update(user=row["name"], pw=row["password_hash"][-12:], csrf=secrets.token_urlsafe(24))
+        request.session.update(user=row["name"], pw=_pw_mark(row["password_hash"]), csrf=secrets.token_urlsafe(24))
         return RedirectResponse("/office", status_code=303)
 
     async def logout(request: Request):
@@ -545,6 +546,13 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
                     lifespan=lifespan)
     app.state.portal = portal
     return app
+
+
+def _pw_mark(password_hash: str) -> str:
+    """What a session keeps of the password: a changed password (users add again) ends the old sessions.
+
+    A digest of the stored hash, not a part of it (the session cookie is signed, not encrypted)."""
+    return hashlib.sha256(("xlsxgen-session:" + password_hash).encode()).hexdigest()[:16]
 
 
 def _int(v) -> int | None:
