@@ -56,6 +56,8 @@ def test_links_csv_for_a_mail_merge(tmp_path):
     assert r.returncode == 0 and "已停用" in r.stdout
     with Store.open(db) as st:
         assert st.links(YEAR)["W01"]["revoked_at"]
+    r = xlsxgen("links", "--db", db, "--year", str(YEAR), "--base-url", "https://x/", "--expires", "next week")
+    assert r.returncode == 2 and "不是日期" in r.stderr
     r = xlsxgen("links", "--db", db, "--year", str(YEAR), "--base-url", "ftp://x")
     assert r.returncode == 2 and "http" in r.stderr
 

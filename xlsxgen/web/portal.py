@@ -126,8 +126,19 @@ def csv_bytes(header, rows) -> bytes:
 # ---------------------------------------------------------------------------- links
 
 
+def check_expiry(expires_at: str | None) -> str | None:
+    """An expiry date as given (``2025-02-01``: the link works through that day), checked."""
+    if not expires_at:
+        return None
+    try:
+        return _dt.date.fromisoformat(expires_at.strip()).isoformat()
+    except ValueError:
+        raise PortalError(f"有效期“{expires_at}”不是日期，请写成 2025-02-01 的形式") from None
+
+
 def issue_link(store: Store, year: int, code: str, *, expires_at: str | None = None) -> str:
     """A new token for the agency's link (the earlier one stops working); only its hash is stored."""
+    expires_at = check_expiry(expires_at)
     token = new_token()
     store.set_link(year, code, token_hash(token), expires_at=expires_at)
     return token
@@ -154,6 +165,7 @@ def issue_links(store: Store, year: int, base_url: str, *, regenerate: bool = Fa
     Agencies that already have a live link keep it unless ``regenerate``: their
     row says so (a token is shown once, when it is issued).
     """
+    expires_at = check_expiry(expires_at)
     roster = store.roster(year)
     if roster is None:
         raise PortalError(f"收集库中没有{year}年度的名单（请先用 generate --db 或 collect --roster 记录名单）")
