@@ -790,6 +790,26 @@ class Store:
         with self._read() as c:
             return [_record(r) for r in c.execute(stmt)]
 
+    def roster_names(self, year: int) -> list[tuple[str, str]]:
+        """(code, name) of the roster of ``year`` in order (a dashboard of 10,000 rows needs no more)."""
+        with self._read() as c:
+            return [tuple(r) for r in c.execute(select(A.c.code, A.c.name).where(A.c.year == year)
+                                                .order_by(A.c.position))]
+
+    def current_brief(self, year: int) -> list[tuple]:
+        """(agency_code, id, status, errors, warnings, received_at) of each agency's current submission."""
+        with self._read() as c:
+            return [tuple(r) for r in c.execute(
+                select(V.c.agency_code, V.c.id, V.c.status, V.c.errors, V.c.warnings, V.c.received_at)
+                .where(V.c.year == year))]
+
+    def rejected_brief(self, year: int, reason_code: str) -> list[tuple[str, str]]:
+        """(agency_code, received_at) of the files of ``year`` rejected for ``reason_code``."""
+        with self._read() as c:
+            return [tuple(r) for r in c.execute(
+                select(S.c.agency_code, S.c.received_at).where(S.c.year == year, S.c.status == "rejected",
+                                                               S.c.reason_code == reason_code))]
+
     def set_contact_if_empty(self, year: int, code: str, contact: str) -> None:
         L = t.portal_links
         self._write(lambda c: c.execute(sa.update(L).where(L.c.year == year, L.c.agency_code == code,

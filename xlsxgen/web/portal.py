@@ -444,54 +444,62 @@ class DashRow:
     def review_word(self) -> str:
         return review_word(self.review) if self.review else ""
 
+    def filters(self) -> list[str]:
+        """The dashboard filters (keys of FILTERS) this row is in."""
+        out = []
+        if self.state == "missing":
+            out.append("missing")
+        elif self.state in ("invalid", "unreadable"):
+            out.append("errors")
+        elif self.state == "warning":
+            out.append("warnings")
+        if self.review == REVIEW_PENDING:
+            out.append("to_review")
+        elif self.review == REVIEW_RETURNED:
+            out.append("returned")
+        elif self.review == REVIEW_ACCEPTED:
+            out.append("accepted")
+        if self.confirm:
+            out.append("confirm")
+        return out
+
     def matches(self, f: str | None) -> bool:
-        if not f:
-            return True
-        return {"missing": self.state == "missing", "errors": self.state in ("invalid", "unreadable"),
-                "warnings": self.state == "warning", "to_review": self.review == REVIEW_PENDING,
-                "confirm": self.confirm, "returned": self.review == REVIEW_RETURNED,
-                "accepted": self.review == REVIEW_ACCEPTED}.get(f, True)
-
-
-class _Cur:
-    __slots__ = ("id", "status", "errors", "warnings", "received_at")
-
-    def __init__(self, rec):
-        self.id, self.status, self.errors, self.warnings, self.received_at = (
-            rec.id, rec.status, rec.errors, rec.warnings, rec.received_at)
+        return not f or f not in FILTERS or f in self.filters()
 
 
 def dashboard(portal: Portal, store: Store) -> tuple[list[DashRow], dict]:
     """One row per roster agency (and per agency seen without a roster entry), and the counts."""
     year = portal.year
-    roster = store.roster(year)
-    current = {r.agency_code: _Cur(r) for r in store.current(year, with_data=False, with_findings=False)}
+    current = {r[0]: r for r in store.current_brief(year)}  # code -> (code, id, status, errors, warnings, at)
     reviews = store.review_rows(year)
-    links = store.links(year)
+    contacts = {code: link["contact"] for code, link in store.links(year).items()}
     flagged: dict[str, str] = {}
-    for rec in store.unattributed(year):
-        if rec.reason_code == MISMATCH and rec.agency_code:
-            flagged[rec.agency_code] = rec.received_at
-    entries = [(a.code, a.name) for a in roster] if roster is not None else []
+    for code, at in store.rejected_brief(year, MISMATCH):
+        if code and at > flagged.get(code, ""):
+            flagged[code] = at
+    entries = store.roster_names(year)
     known = {c for c, _ in entries}
-    entries += [(c, c) for c in sorted(current) if c not in known]
+    entries += [(c, c) for c in sorted(c for c in current if c and c not in known)]
     rows = []
+    counts = dict.fromkeys(["total", "submitted", *STATE_LABELS, *("f_" + k for k in FILTERS)], 0)
     for i, (code, name) in enumerate(entries, 1):
         rec = current.get(code)
-        state = STATE_OF_STATUS.get(rec.status, "invalid") if rec else "missing"
-        rstate = review.effective_state(reviews.get(code), rec.id if rec else None)
-        if rstate == REVIEW_PENDING and (rec is None or rec.status not in USABLE):
-            rstate = None  # nothing for a reviewer yet: the agency has to send a usable file first
-        f_at = flagged.get(code)
-        rows.append(DashRow(i, code, name, state, rstate, rec.errors if rec else 0, rec.warnings if rec else 0,
-                            short_time(rec.received_at) if rec else "", (links.get(code) or {}).get("contact", ""),
-                            bool(f_at and (rec is None or f_at >= rec.received_at))))
-    counts = {"total": len(rows)}
-    for key in STATE_LABELS:
-        counts[key] = sum(1 for r in rows if r.state == key)
+        if rec is None:
+            row = DashRow(i, code, name, "missing", None, 0, 0, "", contacts.get(code, ""), code in flagged)
+        else:
+            _c, sid, status, errors, warnings, at = rec
+            rstate = review.effective_state(reviews.get(code), sid)
+            if rstate == REVIEW_PENDING and status not in USABLE:
+                rstate = None  # nothing for a reviewer yet: the agency has to send a usable file first
+            f_at = flagged.get(code)
+            row = DashRow(i, code, name, STATE_OF_STATUS.get(status, "invalid"), rstate, errors, warnings,
+                          short_time(at), contacts.get(code, ""), bool(f_at and f_at >= at))
+        rows.append(row)
+        counts[row.state] += 1
+        for f in row.filters():
+            counts["f_" + f] += 1
+    counts["total"] = len(rows)
     counts["submitted"] = counts["total"] - counts["missing"]
-    for key in FILTERS:
-        counts["f_" + key] = sum(1 for r in rows if r.matches(key))
     counts["percent"] = round(100 * counts["submitted"] / counts["total"]) if counts["total"] else 0
     counts["percent_ok"] = round(100 * (counts["ok"] + counts["warning"]) / counts["total"]) if counts["total"] else 0
     return rows, counts
