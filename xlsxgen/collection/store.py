@@ -790,6 +790,10 @@ class Store:
         with self._read() as c:
             return [_record(r) for r in c.execute(stmt)]
 
+    def reading(self):
+        """Several reads in one transaction: one consistent view, and on PostgreSQL no BEGIN/COMMIT per read."""
+        return self._read()
+
     def roster_names(self, year: int) -> list[tuple[str, str]]:
         """(code, name) of the roster of ``year`` in order (a dashboard of 10,000 rows needs no more)."""
         with self._read() as c:

@@ -321,6 +321,11 @@ def agency_state(portal: Portal, store: Store, code: str, *, show: int | None = 
 
     ``link``: the agency's link when already read (its name and contact come with it).
     """
+    with store.reading():
+        return _agency_state(portal, store, code, show=show, link=link, office=office)
+
+
+def _agency_state(portal: Portal, store: Store, code: str, *, show, link, office) -> dict:
     year = portal.year
     name = link.get("agency_name") if link else None
     agency = store.agency(year, code) if name is None else None
@@ -470,14 +475,16 @@ class DashRow:
 def dashboard(portal: Portal, store: Store) -> tuple[list[DashRow], dict]:
     """One row per roster agency (and per agency seen without a roster entry), and the counts."""
     year = portal.year
-    current = {r[0]: r for r in store.current_brief(year)}  # code -> (code, id, status, errors, warnings, at)
-    reviews = store.review_rows(year)
-    contacts = {code: link["contact"] for code, link in store.links(year).items()}
+    with store.reading():
+        current = {r[0]: r for r in store.current_brief(year)}  # code -> (code, id, status, errors, warnings, at)
+        reviews = store.review_rows(year)
+        contacts = {code: link["contact"] for code, link in store.links(year).items()}
+        mismatched = store.rejected_brief(year, MISMATCH)
+        entries = store.roster_names(year)
     flagged: dict[str, str] = {}
-    for code, at in store.rejected_brief(year, MISMATCH):
+    for code, at in mismatched:
         if code and at > flagged.get(code, ""):
             flagged[code] = at
-    entries = store.roster_names(year)
     known = {c for c, _ in entries}
     entries += [(c, c) for c in sorted(c for c in current if c and c not in known)]
     rows = []
