@@ -136,7 +136,9 @@ def _init_worker(db_path: str, year: int, ignore_sigint: bool = True) -> None:
     if ignore_sigint:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     _W.clear()
-    _W.update(store=Store.open_readonly(db_path), year=year, prev_cache={})
+    store = Store.open_readonly(db_path)
+    # files already stored, known locally: a new file costs no query (a hit is confirmed by store.has)
+    _W.update(store=store, year=year, prev_cache={}, known=store.known_hash_prefixes(year))
 
 
 def previous_from(store: Store, spec, code: str, year: int):
@@ -221,7 +223,7 @@ def process_file(task: FileTask) -> dict:
     sha = hashlib.sha256(data).hexdigest()
     out["sha256"] = sha
     out["size"] = len(data)
-    if _W and _W["store"].has(_W["year"], sha):
+    if _W and int(sha[:16], 16) in _W["known"] and _W["store"].has(_W["year"], sha):
         out["skip"] = True
         return out
     return process_data(data, out)
