@@ -114,7 +114,7 @@ def test_outputs_inside_the_inbox_are_never_collected(tmp_path, filled, spec2021
 # ---------------------------------------------------------------------------- 8: budgets
 
 
-def _slow_import(data, name):
+def _slow_import(data, name, store=None):
     time.sleep(30)
 
 
@@ -133,7 +133,7 @@ def test_a_file_over_the_time_budget_is_stopped(tmp_path, filled, monkeypatch):
         assert "秒内未能读完" in rec.reason
 
 
-def _greedy_import(data, name):
+def _greedy_import(data, name, store=None):
     hog = []
     for _ in range(64):
         hog.append(bytearray(64 * 1024 * 1024))
@@ -245,7 +245,7 @@ def test_zip_attachments_are_opened_within_the_limits(tmp_path, filled):
 _SLOW_COLLECT = """
 import sys, time
 from xlsxgen.collection import intake
-def slow(data, name):
+def slow(data, name, store=None):
     time.sleep(60)
 intake._import = slow
 intake.collect(sys.argv[1], db=sys.argv[2], year=2023, show_progress=False, jobs=2)

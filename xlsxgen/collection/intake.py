@@ -285,11 +285,24 @@ def _init_worker(db_path: str, year: int, ignore_sigint: bool = True, parent: in
             os._exit(1)
         _limit_memory()
     _W.clear()
-    _W.update(store=Store.open_readonly(db_path), year=year, prev_cache={}, worker=ignore_sigint)
+    store = Store.open_readonly(db_path)
+    # files already stored, known locally: a new file costs no query (a hit is confirmed by store.has)
+    _W.update(store=store, year=year, prev_cache={}, known=store.known_hash_prefixes(year),
+              worker=ignore_sigint)
+
+
+def previous_from(store: Store, spec, code: str, year: int):
+    """Last year's accepted data of ``code`` (a Submission) from ``store``, or None."""
+    doc = store.usable_data(year - 1, code)
+    if doc:
+        prev_spec = format_of(doc.get("format"), spec)  # last year in an older format: the validator maps what it can
+        if prev_spec is not None:
+            return from_canonical_trusted(prev_spec, doc)
+    return None
 
 
 def _previous_for(spec, code: str, year: int):
-    """Last year's accepted data of ``code`` (a Submission), from the store."""
+    """Last year's accepted data of ``code`` (a Submission), from the worker's store (cached)."""
     if not code or not year:
         return None
     key = (spec.id, code, year)
@@ -299,12 +312,7 @@ def _previous_for(spec, code: str, year: int):
     having = _W.setdefault("prev_codes", {})
     if year - 1 not in having:  # one query per worker: which agencies have last year's data at all
         having[year - 1] = _W["store"].codes_with_usable(year - 1)
-    doc = _W["store"].usable_data(year - 1, code) if code in having[year - 1] else None
-    prev = None
-    if doc:
-        prev_spec = format_of(doc.get("format"), spec)  # last year in an older format: the validator maps what it can
-        if prev_spec is not None:
-            prev = from_canonical_trusted(prev_spec, doc)
+    prev = previous_from(_W["store"], spec, code, year) if code in having[year - 1] else None
     if len(cache) > 256:
         cache.clear()
     cache[key] = prev
@@ -323,18 +331,22 @@ def _finding_dict(f) -> dict:
     return d
 
 
-def _import(data: bytes, name: str):
+def _import(data: bytes, name: str, store: Store | None = None):
     """Read and validate one workbook: (status, reason, spec, submission, findings, metadata).
 
     Cross-year rules use the agency's accepted data of the previous year from
-    the store; without it, the last-year values the workbook itself carries.
+    the store (the worker's, or ``store``); without it, the last-year values the
+    workbook itself carries.
     """
 
     res = importer.read_workbook(data, name=name)
     if res.status == "unreadable" or res.submission is None or res.spec is None:
         return UNREADABLE, (res.reason or "无法读取"), None, None, list(res.findings), res.metadata
     sub, spec = res.submission, res.spec
-    prev = _previous_for(spec, sub.agency_code, sub.year) if _W else None
+    if store is not None:
+        prev = previous_from(store, spec, sub.agency_code, sub.year) if sub.agency_code and sub.year else None
+    else:
+        prev = _previous_for(spec, sub.agency_code, sub.year) if _W else None
     importer.validate_result(res, prev)
     return None, None, spec, sub, list(res.findings), res.metadata
 
@@ -396,11 +408,20 @@ def process_bytes(data: bytes, base: dict) -> dict:
     sha = hashlib.sha256(data).hexdigest()
     out["sha256"] = sha
     out["size"] = len(data)
-    if _W and _W["store"].has(_W["year"], sha):
+    if _W and int(sha[:16], 16) in _W["known"] and _W["store"].has(_W["year"], sha):
         out["skip"] = True
         return out
+    return process_data(data, out)
+
+
+def process_data(data: bytes, out: dict, store: Store | None = None) -> dict:
+    """Read and validate the bytes of one file into ``out`` (see :func:`process_file`). Never raises.
+
+    ``out`` carries path, rel, file_name, size, file_mtime and sha256; ``store``
+    (when not in a worker) gives last year's data. The web portal's upload uses it.
+    """
     try:
-        status, reason, spec, sub, findings, meta = _with_budget(_import, data, out["file_name"])
+        status, reason, spec, sub, findings, meta = _with_budget(_import, data, out["file_name"], store)
     except BudgetExceeded:
         out.update(status=UNREADABLE, reason=f"文件内容异常复杂，{TIME_BUDGET_SECONDS:.0f} 秒内未能读完，已停止读取"
                                              "（正常的填报工作簿不到 1 秒）")

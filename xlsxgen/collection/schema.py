@@ -31,6 +31,9 @@ The tables::
     agencies + (contact, phone, email)                        v4, the roster's optional contact columns
     inbox_files(year, path, file_name, size, code, reason, ask, agency_code, agency_name, matched_by,
                 run_id, seen_at)                              v4, what was in the inbox but not collected
+    portal_links(year, agency_code, token_hash, created_at, expires_at, revoked_at, contact)  v5
+    portal_users(name, role, password_hash, created_at, disabled)                            v5
+    portal_settings(key, value)                                                              v5
 """
 
 from __future__ import annotations
@@ -177,6 +180,25 @@ MIGRATIONS: list[tuple[int, list]] = [
             PRIMARY KEY (year, path))""",
         "CREATE INDEX inbox_files_agency ON inbox_files (year, agency_code)",
     ]),
+    # 5: the web portal (issue 14): agency links (only a hash of each token), office accounts, settings.
+    (5, [
+        """CREATE TABLE portal_links (
+            year INTEGER NOT NULL,
+            agency_code TEXT NOT NULL,
+            token_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            expires_at TEXT,
+            revoked_at TEXT,
+            contact TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (year, agency_code))""",
+        """CREATE TABLE portal_users (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('admin','reviewer','viewer')),
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0)""",
+        "CREATE TABLE portal_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ]),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -294,4 +316,30 @@ audit = Table(
     Column("before_state", Text),
     Column("after_state", Text),
     Column("comment", Text),
+)
+
+portal_links = Table(
+    "portal_links", metadata,
+    Column("year", Integer, primary_key=True),
+    Column("agency_code", Text, primary_key=True),
+    Column("token_hash", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("expires_at", Text),
+    Column("revoked_at", Text),
+    Column("contact", Text, nullable=False),
+)
+
+portal_users = Table(
+    "portal_users", metadata,
+    Column("name", Text, primary_key=True),
+    Column("role", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("disabled", Integer, nullable=False),
+)
+
+portal_settings = Table(
+    "portal_settings", metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
 )

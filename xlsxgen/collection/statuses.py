@@ -62,7 +62,8 @@ DECISION_WORDS = {DECISION_ACCEPTED: "接受", DECISION_REJECTED: "不接受"}
 
 # the actions of the audit log
 ACTION_WORDS = {"accept": "接受", "return": "退回修改", "reopen": "重新打开", "explain": "说明警告",
-                "decide": "决定警告", "confirm": "确认归属"}
+                "decide": "决定警告", "confirm": "确认归属",
+                "upload": "上传", "link": "发放链接", "revoke": "停用链接"}
 
 
 def status_word(status: str) -> str:

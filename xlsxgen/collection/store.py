@@ -638,6 +638,13 @@ class Store:
         return Roster([Agency(c, n, p, k, contact=ct or "", phone=ph or "", email=em or "")
                        for c, n, p, k, ct, ph, em in rows], source=f"{self.path}（{year}年度名单）")
 
+    def agency(self, year: int, code: str) -> Agency | None:
+        """One agency of the roster of ``year`` (without reading the whole roster)."""
+        with self._read() as c:
+            r = c.execute(select(A.c.code, A.c.name, A.c.parent, A.c.kind).where(A.c.year == year, A.c.code == code)
+                          ).first()
+        return Agency(*r) if r else None
+
     def years(self) -> list[int]:
         with self._read() as c:
             years = set(c.execute(select(S.c.year).distinct()).scalars()) | set(
@@ -699,6 +706,20 @@ class Store:
         row = self._points.first("usable_data", lambda: _q_usable([S.c.data]).where(S.c.data.is_not(None)),
                                  year=year, code=agency_code)
         return json.loads(row[0]) if row and row[0] else None
+
+    def known_hash_prefixes(self, year: int) -> set[int]:
+        """The first 64 bits of every stored file hash of ``year``: a worker's local pre-check before :meth:`has`.
+
+        A miss means the file is new (no query per file); a hit is confirmed by :meth:`has`.
+        About 70 bytes an entry.
+        """
+        out: set[int] = set()
+        for (sha,) in self._stream(select(S.c.sha256).where(S.c.year == year)):
+            try:
+                out.add(int(sha[:16], 16))
+            except ValueError:  # "unread:…" placeholders of files that could not be read
+                continue
+        return out
 
     def codes_with_usable(self, year: int) -> set[str]:
         """Codes of the agencies that have a usable submission in ``year`` (workers ask once, not per file)."""
@@ -786,6 +807,133 @@ class Store:
             stmt = stmt.where(L.c.agency_code == agency_code)
         with self._read() as c:
             return [AuditRow(*r) for r in c.execute(stmt.order_by(L.c.id))]
+
+    def log_action(self, year: int, agency_code: str, *, action: str, by: str, comment: str | None = None,
+                   submission_id: int | None = None) -> None:
+        """Append an action that changes no review state (a portal upload, a link issued) to the audit log."""
+        self._write(lambda c: c.execute(sa.insert(t.audit).values(
+            at=now_iso(), actor=by, action=action, year=year, agency_code=agency_code, submission_id=submission_id,
+            comment=comment)))
+
+    # ------------------------------------------------------------------ the web portal
+    def setting(self, key: str) -> str | None:
+        P = t.portal_settings
+        with self._read() as c:
+            return c.execute(select(P.c.value).where(P.c.key == key)).scalar()
+
+    def set_setting(self, key: str, value: str, *, keep_existing: bool = False) -> str:
+        """Store a portal setting; with ``keep_existing`` an existing value wins. Returns the stored value."""
+        P = t.portal_settings
+
+        def go(conn):
+            stmt = self._insert(P).values(key=key, value=value)
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]) if keep_existing
+                         else stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+            return conn.execute(select(P.c.value).where(P.c.key == key)).scalar_one()
+
+        return self._write(go)
+
+    def set_link(self, year: int, code: str, token_hash: str, *, expires_at: str | None = None) -> None:
+        """Issue (or re-issue) the link of an agency: the earlier token stops working."""
+        L = t.portal_links
+        values = dict(token_hash=token_hash, created_at=now_iso(), expires_at=expires_at, revoked_at=None)
+        stmt = self._insert(L).values(year=year, agency_code=code, contact="", **values)
+        self._write(lambda c: c.execute(stmt.on_conflict_do_update(index_elements=["year", "agency_code"],
+                                                                   set_=values)))
+
+    def revoke_link(self, year: int, code: str) -> bool:
+        L = t.portal_links
+        stmt = sa.update(L).where(L.c.year == year, L.c.agency_code == code, L.c.revoked_at.is_(None)).values(
+            revoked_at=now_iso())
+        return self._write(lambda c: c.execute(stmt).rowcount) > 0
+
+    def set_contact(self, year: int, code: str, contact: str) -> None:
+        L = t.portal_links
+        self._write(lambda c: c.execute(sa.update(L).where(L.c.year == year, L.c.agency_code == code)
+                                        .values(contact=contact)))
+
+    def submission_of(self, year: int, sha256: str) -> tuple[int, str | None] | None:
+        """(id, agency code) of the file with this SHA-256 in ``year``, or None."""
+        with self._read() as c:
+            r = c.execute(select(S.c.id, S.c.agency_code).where(S.c.year == year, S.c.sha256 == sha256)).first()
+        return (r[0], r[1]) if r else None
+
+    def versions(self, year: int, agency_code: str) -> list[Record]:
+        """An agency's submissions of ``year``, oldest first, without their data and findings (a page's list)."""
+        stmt = (select(*self._columns(S, False, False)).where(S.c.agency_code == agency_code, S.c.year == year)
+                .order_by(S.c.received_at, S.c.file_mtime, S.c.id))
+        with self._read() as c:
+            return [_record(r) for r in c.execute(stmt)]
+
+    def reading(self):
+        """Several reads in one transaction: one consistent view, and on PostgreSQL no BEGIN/COMMIT per read."""
+        return self._read()
+
+    def roster_names(self, year: int) -> list[tuple[str, str]]:
+        """(code, name) of the roster of ``year`` in order (a dashboard of 10,000 rows needs no more)."""
+        with self._read() as c:
+            return [tuple(r) for r in c.execute(select(A.c.code, A.c.name).where(A.c.year == year)
+                                                .order_by(A.c.position))]
+
+    def current_brief(self, year: int) -> list[tuple]:
+        """(agency_code, id, status, errors, warnings, received_at) of each agency's current submission."""
+        with self._read() as c:
+            return [tuple(r) for r in c.execute(
+                select(V.c.agency_code, V.c.id, V.c.status, V.c.errors, V.c.warnings, V.c.received_at)
+                .where(V.c.year == year))]
+
+    def rejected_brief(self, year: int, reason_code: str) -> list[tuple[str, str]]:
+        """(agency_code, received_at) of the files of ``year`` rejected for ``reason_code``."""
+        with self._read() as c:
+            return [tuple(r) for r in c.execute(
+                select(S.c.agency_code, S.c.received_at).where(S.c.year == year, S.c.status == "rejected",
+                                                               S.c.reason_code == reason_code))]
+
+    def set_contact_if_empty(self, year: int, code: str, contact: str) -> None:
+        L = t.portal_links
+        self._write(lambda c: c.execute(sa.update(L).where(L.c.year == year, L.c.agency_code == code,
+                                                           L.c.contact == "").values(contact=contact)))
+
+    _LINK_COLS = ("year", "agency_code", "created_at", "expires_at", "revoked_at", "contact")
+
+    def link_by_hash(self, token_hash: str) -> dict | None:
+        """The link whose token hashes to ``token_hash`` (revoked and expired ones too: the caller decides),
+        with ``agency_name`` from the roster of its year (None when the agency has left the roster)."""
+        L = t.portal_links
+        stmt = (select(*[L.c[n] for n in self._LINK_COLS], A.c.name)
+                .select_from(L.outerjoin(A, sa.and_(A.c.year == L.c.year, A.c.code == L.c.agency_code)))
+                .where(L.c.token_hash == token_hash))
+        with self._read() as c:
+            row = c.execute(stmt).first()
+        return dict(zip(self._LINK_COLS + ("agency_name",), row)) if row else None
+
+    def link_of(self, year: int, code: str) -> dict | None:
+        L = t.portal_links
+        with self._read() as c:
+            row = c.execute(select(*[L.c[n] for n in self._LINK_COLS]).where(L.c.year == year,
+                                                                              L.c.agency_code == code)).first()
+        return dict(zip(self._LINK_COLS, row)) if row else None
+
+    def links(self, year: int) -> dict[str, dict]:
+        """agency code -> its link (without the hash) for ``year``."""
+        L = t.portal_links
+        with self._read() as c:
+            return {r.agency_code: dict(zip(self._LINK_COLS, r)) for r in c.execute(
+                select(*[L.c[n] for n in self._LINK_COLS]).where(L.c.year == year))}
+
+    def add_user(self, name: str, role: str, password_hash: str) -> None:
+        """Create an account, or replace the role and password of an existing one."""
+        U = t.portal_users
+        values = dict(role=role, password_hash=password_hash, disabled=0)
+        stmt = self._insert(U).values(name=name, created_at=now_iso(), **values)
+        self._write(lambda c: c.execute(stmt.on_conflict_do_update(index_elements=["name"], set_=values)))
+
+    def user(self, name: str) -> dict | None:
+        U = t.portal_users
+        cols = ("name", "role", "password_hash", "disabled")
+        with self._read() as c:
+            row = c.execute(select(*[U.c[n] for n in cols]).where(U.c.name == name)).first()
+        return dict(zip(cols, row)) if row else None
 
     def integrity_ok(self) -> bool:
         with self._read() as c:

@@ -53,3 +53,33 @@ def command(out_dir):
     click.echo(f"  xlsxgen status --db {r.db} --year {year}")
     code = r.scenario[0][0].code
     click.echo(f"  xlsxgen history --db {r.db} --agency {code}")
+    click.echo("")
+    click.echo(portal_text(r, year))
+
+
+DEMO_ADMIN = "演示管理员"
+DEMO_PORT = 8000
+
+
+def portal_text(r, year: int) -> str:
+    """Open the demo in the web portal: a link for one agency and an office account, then how to start it."""
+    import secrets
+
+    from xlsxgen.collection.store import Store
+    from xlsxgen.web.portal import issue_link, link_url
+    from xlsxgen.web.security import hash_password
+
+    # the agency whose workbook has a balance error: its page shows the cell and the fix
+    agency = next((a for a, what, _f in r.scenario if "勾稽" in what), r.scenario[0][0])
+    password = secrets.token_urlsafe(9)
+    with Store.open(r.db, create=False) as store:
+        token = issue_link(store, year, agency.code)
+        store.add_user(DEMO_ADMIN, "admin", hash_password(password))
+    base = f"http://127.0.0.1:{DEMO_PORT}"
+    return "\n".join([
+        "在报送平台（网页）中打开演示：",
+        f"  xlsxgen serve --db {r.db} --year {year}",
+        f"  单位的专用链接（{agency.name}）：{link_url(base, token)}",
+        f"  政务公开办登录：{base}/   用户名 {DEMO_ADMIN}   密码 {password}",
+        f"  其他单位的链接：xlsxgen links --db {r.db} --year {year} --base-url {base}/ -o 链接.csv",
+    ])
