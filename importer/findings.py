@@ -192,8 +192,8 @@ _kind("value.negative", "error", "负数", "{place}填写了负数 {actual}", "�
       "A negative count or amount.", blocking=True)
 _kind("value.decimal_in_count", "error", "件数含小数", "{place}是件数，不能有小数，实际为 {actual}",
       "请填写整数", "A count with a fractional part.", blocking=True)
-_kind("value.amount_precision", "warning", "小数位数过多", "{place}的金额 {actual} 超过 4 位小数",
-      "请保留不超过 4 位小数", "An amount with more than four decimals (kept as is).")
+_kind("value.amount_precision", "warning", "小数位数过多", "{place}的金额 {actual} 超过 6 位小数",
+      "请保留不超过 6 位小数", "An amount with more than six decimals (kept as is).")
 _kind("value.not_a_number", "error", "不是数字", "{place}应填写数字，实际为「{actual}」",
       "请填写数字；没有发生的填 0", "Text that is not a number.", blocking=True)
 _kind("value.boolean", "error", "逻辑值", "{place}应填写数字，实际为逻辑值 {actual}", "请填写数字",

@@ -16,6 +16,7 @@ from importer.result import ImportResult
 from importer.safety import DEFAULT_LIMITS, Limits
 from importer.validate import Locator, value_finding
 from importer.values import read_json_value
+from xlsxgen.numbers import Written
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
 
@@ -67,7 +68,7 @@ def parse_json_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS):
         raise ValueError(f"不允许的数值 {name}")
 
     try:
-        doc = json.loads(text, object_pairs_hook=pairs, parse_constant=no_constant)
+        doc = json.loads(text, object_pairs_hook=pairs, parse_constant=no_constant, parse_float=Written)
     except json.JSONDecodeError as e:
         raise Unreadable("file.json_malformed", detail=f"第{e.lineno}行第{e.colno}列：{_json_error(e.msg)}") from None
     except RecursionError:  # the C scanner refuses deep nesting with RecursionError

@@ -173,8 +173,8 @@ def validate_submission(spec, submission, previous=None, *, where: Locator | Non
             ran.append(ru)
         if not ok:
             findings.append(Finding(
-                rule=ru.id, severity=ru.severity, message=ru.message(left, right), table=ru.table, row=ru.row,
-                column=ru.column, expected=_num(right), actual=_num(left), fix=ru.fix, **where.rule(ru)))
+                rule=ru.id, severity=ru.severity, message=ru.message(left, right), table=ru.table,
+                row=ru.row or (ru.focus and ru.focus[0]), column=ru.column or (ru.focus and ru.focus[1]), expected=_num(right), actual=_num(left), fix=ru.fix, **where.rule(ru)))
     if skipped:
         findings.append(make("crossyear.skipped", previous_format=previous.format_id if previous else "",
                              format=spec.id, rules=_rule_list(skipped),

@@ -10,7 +10,7 @@ accepted with a warning (the value)    number stored as text, full-width digits,
 accepted as 0 with a warning           blank; -, /, —, 无 (and their full-width forms)
 error (no value)                       negative; decimals in a count; booleans;
                                        error values (#VALUE!); any other text
-warning, value kept                    an amount with more than 4 decimals
+warning, value kept                    an amount with more than 6 decimals
 =====================================  ===========================================
 
 :func:`read_cell` and :func:`read_json_value` return a :class:`Reading`: the
@@ -24,10 +24,11 @@ import math
 import re
 from typing import NamedTuple
 
+from xlsxgen.numbers import AMOUNT_DECIMALS, Written
+
 INTEGER_KINDS = ("count", "signed_count", "year")  # whole numbers
 SIGNED_KINDS = ("signed_count",)  # may be negative (本年增/减)
 COUNT_TOLERANCE = 1e-9
-AMOUNT_DECIMALS = 4
 AMOUNT_TOLERANCE = 1e-6
 
 # full-width digits and signs, full-width and no-break spaces
@@ -63,7 +64,7 @@ def _number(v: float, kind: str, text) -> Reading:
         if abs(v - r) > COUNT_TOLERANCE:
             return Reading(None, "value.decimal_in_count", text)
         return Reading(int(r))
-    out = int(v) if float(v).is_integer() else v
+    out = v if isinstance(v, Written) else (int(v) if float(v).is_integer() else v)  # Written: as typed
     scaled = v * 10**AMOUNT_DECIMALS
     frac = abs(scaled - round(scaled))
     if frac > AMOUNT_TOLERANCE and frac > abs(scaled) * 1e-12:
@@ -91,7 +92,7 @@ def read_text(text: str, kind: str) -> Reading:
         code = code or "value.thousands_separator"
     if not _PLAIN.match(stripped):
         return Reading(None, "value.not_a_number", original)
-    r = _number(float(stripped), kind, original)
+    r = _number(Written(stripped) if kind == "amount" else float(stripped), kind, original)
     if r.code is not None:  # an error (or a precision warning) says more than the text warning
         return r
     return Reading(r.value, code or "value.text_number", original)

@@ -31,7 +31,7 @@ def test_sum_range_compiles_to_contiguous_excel_range(spec2021):
 
 def test_excel_compare_rounds_like_python(spec2021):
     node = expr.parse("fees.amount >= 0", spec2021, "active_disclosure")
-    assert expr.to_excel(node, lambda r: "B16") == "ROUND((B16)-(0),4)>=0"
+    assert expr.to_excel(node, lambda r: "B16") == "ROUND((B16)-(0),6)>=0"
     assert expr.compare("==", 0.1 + 0.2, 0.3)
 
 

@@ -38,7 +38,9 @@ CASES = [
     (True, "count", "value.boolean", None),
     (12.5, "amount", None, 12.5),
     (0.1234, "amount", None, 0.1234),
-    (0.123456, "amount", "value.amount_precision", 0.123456),
+    (0.123456, "amount", None, 0.123456),  # six decimals: 万元 to the 分, no warning
+    (5949.088667, "amount", None, 5949.088667),
+    (0.1234567, "amount", "value.amount_precision", 0.1234567),
     ("3.5", "amount", "value.text_number", 3.5),
     (-1.5, "amount", "value.negative", None),
     (-7, "signed_count", None, -7),

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from xlsxgen.errors import SpecError
+from xlsxgen.numbers import AMOUNT_DECIMALS
 
 TOKEN_RE = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<range>\.\.)|(?P<dot>\.)|(?P<name>[a-z_][a-z0-9_]*)"
@@ -30,9 +31,9 @@ TOKEN_RE = re.compile(
 )
 COMPARATORS = ("==", "!=", "<=", ">=", "<", ">")
 EXCEL_OPS = {"==": "=", "!=": "<>", "<=": "<=", ">=": ">=", "<": "<", ">": ">"}
-# Amounts carry at most 4 decimals: both sides of a comparison are rounded to
-# this many places, in Python and in Excel alike.
-PRECISION = 4
+# Amounts carry at most 6 decimals (万元 to the 分): both sides of a comparison are
+# rounded to this many places, in Python and in Excel alike.
+PRECISION = AMOUNT_DECIMALS
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from xlsxgen import expr
 from xlsxgen.errors import SpecError
+from xlsxgen.numbers import exact
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class RuleInstance:
     row_label: str
     column_label: str
     node: expr.Compare
+    focus: tuple[str, str] | None = None  # (row, column) the rule is about, from its `cell:` (findings name it)
 
     @property
     def cross_year(self) -> bool:
@@ -89,11 +91,9 @@ class CompiledSpec:
 
 
 def format_number(v) -> str:
-    """Numbers as Excel's General format turns them into text (``&`` concatenation)."""
-    v = round(float(v), expr.PRECISION)
-    if v.is_integer():
-        return str(int(v))
-    return f"{v:.15g}"
+    """Numbers as the live checks print them: ``ROUND(x, PRECISION)`` as Excel's General format
+    turns it into text (``&`` concatenation), never in exponent notation."""
+    return exact(round(float(v), expr.PRECISION))
 
 
 def _instances(spec, d):
@@ -162,11 +162,17 @@ def _expand_rules(spec) -> list[RuleInstance]:
     out = []
     for d in spec.rules:
         table = spec.table(d.table)
-        for row, col, text, _cell in _instances(spec, d):
+        for row, col, text, cell in _instances(spec, d):
             try:
                 node = expr.parse(text, spec, d.table)
             except SpecError as e:
                 raise SpecError(f"规则 {d.id}：{e}") from None
+            focus = None
+            if cell is not None:
+                parts = cell.split(".")
+                if len(parts) != 2 or not table.has_cell(*parts):
+                    raise SpecError(f"规则 {d.id}：cell {cell!r} 不是表 {d.table} 的单元格（应写作 行键.列键）")
+                focus = (parts[0], parts[1])
             if not isinstance(node, expr.Compare):
                 raise SpecError(f"规则 {d.id}：check 必须是比较式（==、<= 等）")
             out.append(
@@ -182,6 +188,7 @@ def _expand_rules(spec) -> list[RuleInstance]:
                     row_label=table.row(row).label if row else "",
                     column_label=table.column(col).label if col else "",
                     node=node,
+                    focus=focus,
                 )
             )
     return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xlsxgen import expr
+from xlsxgen.numbers import Written
 from xlsxgen.render import derived as derived_mod
 from xlsxgen.render import markup
 from xlsxgen.render.filters import format_number, format_percent
@@ -518,7 +519,7 @@ class RenderContext:
             value = None
             if not missing:
                 try:
-                    value = float(raw) if not isinstance(raw, (int, float)) else raw
+                    value = Written(str(raw).strip()) if not isinstance(raw, (int, float)) else raw
                 except (TypeError, ValueError):
                     missing = True
             label = f"{self.narrative_sheet}「{f.label}」"

@@ -17,7 +17,7 @@ Figures (:class:`xlsxgen.render.context.Figure`) and plain numbers are both acce
 
 from __future__ import annotations
 
-from xlsxgen import expr
+from xlsxgen.numbers import exact
 from xlsxgen.render import markup
 
 _DIGITS = "零一二三四五六七八九"
@@ -29,17 +29,9 @@ def _raw(v):
 
 
 def format_number(v) -> str:
-    """``107`` for integral values, else at most 4 decimals without trailing zeros."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        v = int(v)
-    if isinstance(v, int):
-        return str(v)
-    v = round(float(v), expr.PRECISION)
-    if v.is_integer():
-        return str(int(v))
-    return f"{v:.{expr.PRECISION}f}".rstrip("0").rstrip(".")
+    """A figure exactly as entered (:func:`xlsxgen.numbers.exact`): ``107``, ``5949.088667``,
+    ``5949.0880`` when the source kept the trailing zero; never rounded."""
+    return exact(v)
 
 
 def num(v) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from xlsxgen.data import Submission, from_canonical_trusted
 from xlsxgen.errors import UnreadableError, XlsxgenError
+from xlsxgen.numbers import Written
 from xlsxgen.spec import FormatSpec, load_format
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -62,7 +63,7 @@ def load_json(path: Path) -> LoadedSource:
     except UnicodeDecodeError:
         raise UnreadableError(f"{path} 不是 UTF-8 编码的 JSON 文件") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_float=Written)  # amounts print as written (5949.0880)
     except json.JSONDecodeError as e:
         raise UnreadableError(f"{path} 不是有效的 JSON（第{e.lineno}行第{e.colno}列：{e.msg}）") from None
     if not isinstance(doc, dict):

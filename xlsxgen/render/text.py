@@ -220,6 +220,15 @@ def _plain(runs) -> str:
     return "".join(r.text for r in runs)
 
 
+def _head(text: str, n: int = 40) -> str:
+    """The first ``n`` characters of a sentence, not cutting a number in two."""
+    if len(text) <= n:
+        return text
+    while n < len(text) and (text[n].isdigit() or text[n] == "." and text[n - 1].isdigit()):
+        n += 1
+    return text[:n] + ("……" if n < len(text) else "")
+
+
 def write_txt(blocks, ctx) -> str:
     out = []
     for b in blocks:
@@ -234,7 +243,7 @@ def write_txt(blocks, ctx) -> str:
     if ctx.sources:
         out.append(SOURCES_HEADING)
         for src in ctx.sources:
-            head = src.text if len(src.text) <= 40 else src.text[:40] + "……"
+            head = _head(src.text)
             cells = "；".join(f"{c.ref}（{c.label}）＝{c.value}" for c in src.cells)
             out.append(f"〔{src.id}〕「{head}」\n    {cells}")
     return "\n\n".join(out) + "\n"
