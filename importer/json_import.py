@@ -16,9 +16,9 @@ from importer.result import ImportResult
 from importer.safety import DEFAULT_LIMITS, Limits
 from importer.validate import Locator, value_finding
 from importer.values import read_json_value
-from xlsxgen.numbers import Written
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
+from xlsxgen.numbers import Written
 
 TOP_LEVEL = ("format", "agency", "year", "tables", "narrative", "contact", "$schema")
 

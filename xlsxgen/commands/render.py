@@ -29,9 +29,9 @@ def _infer_format(fmt, output):
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(["md", "html", "docx", "txt"]),
+    type=click.Choice(["md", "html", "docx", "txt", "pdf"]),
     default=None,
-    help="输出格式：md、html、docx 或 txt（默认按 -o 的扩展名，否则为 md）",
+    help="输出格式：md、html、docx、txt 或 pdf（默认按 -o 的扩展名，否则为 md；pdf 由 LibreOffice 转换定稿 docx）",
 )
 @click.option(
     "-o",
@@ -53,8 +53,20 @@ def _infer_format(fmt, output):
     default=None,
     help="自定义报告模板文件夹（可只放需要改写的 .j2 文件，其余沿用内置模板）",
 )
+@click.option(
+    "--final",
+    is_flag=True,
+    default=False,
+    help="生成可发布的定稿：不含数据来源批注和高亮；仍有【待补充】时不生成，逐项列出缺少的内容并以状态 1 退出",
+)
+@click.option(
+    "--extra-figures",
+    is_flag=True,
+    default=False,
+    help="同时写出国家格式未要求的派生指标（如纠错率、占比），默认不写",
+)
 @friendly_errors
-def command(source, fmt, output, previous, templates_dir):
+def command(source, fmt, output, previous, templates_dir, final, extra_figures):
     """生成年度报告草稿。SOURCE 为规范 JSON 或填报工作簿。
 
     \b
@@ -64,6 +76,7 @@ def command(source, fmt, output, previous, templates_dir):
     \b
     例：xlsxgen render 邢台市政府办.json --format docx -o 年报草稿.docx
         xlsxgen render 本年.json --previous 上年.json -o 年报草稿.html
+        xlsxgen render 本年.json --final --format pdf -o 年报.pdf
     """
     from xlsxgen.render import load_source, render_report
 
@@ -81,10 +94,13 @@ def command(source, fmt, output, previous, templates_dir):
             warnings.append(f"--previous 的年度为{psub.year}年，不是{sub.year}年的上一年度")
         warnings += [f"上年数据：{w}" for w in prev.warnings]
         prev_sub = psub
-    out, render_warnings = render_report(loaded.spec, loaded.submission, fmt, prev_sub, templates_dir)
+    from xlsxgen.render import BINARY, SUFFIXES
+
+    out, render_warnings = render_report(loaded.spec, loaded.submission, fmt, prev_sub, templates_dir,
+                                         final=final, options={"extra_figures": extra_figures})
     warnings += render_warnings
-    if output is None and fmt == "docx":
-        output = source.with_suffix(".docx")
+    if output is None and fmt in BINARY:
+        output = source.with_suffix(SUFFIXES[fmt])
     if output is None:
         click.echo(out, nl=False)
     else:

@@ -32,6 +32,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from xlsxgen.render.context import provenance
 from xlsxgen.render.tables import grid_of
 
 FONT_TITLE = "方正小标宋简体"
@@ -217,14 +218,14 @@ def _base() -> bytes:
 # ---------------------------------------------------------------- body
 
 
-def _add_runs(paragraph, runs, spans: dict):
+def _add_runs(paragraph, runs, spans: dict, final: bool = False):
     for r in runs:
         run = paragraph.add_run(r.text)
         if r.lead:
             _fonts(run._r.get_or_add_rPr(), FONT_H2)
-        if r.todo:
+        if r.todo and not final:
             run.font.highlight_color = WD_COLOR_INDEX.YELLOW
-        if r.source is not None:
+        if r.source is not None and not final:
             spans.setdefault(r.source, []).append(run)
 
 
@@ -235,7 +236,7 @@ def _el(tag, **attrs):
     return e
 
 
-def _table(doc, ctx, key: str, text_width: int):
+def _table(doc, ctx, key: str, text_width: int, final: bool = False):
     grid = grid_of(ctx.spec.table(key))
     weights = grid.column_weights()
     total = sum(weights)
@@ -298,7 +299,7 @@ def _table(doc, ctx, key: str, text_width: int):
                     text = cell.text
                 if text:
                     run = _el("w:r")
-                    if text.startswith("【"):
+                    if text.startswith("【") and not final:
                         rpr = _el("w:rPr")
                         rpr.append(_el("w:highlight", val="yellow"))
                         run.append(rpr)
@@ -339,7 +340,8 @@ def _deterministic_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def write(blocks, ctx) -> bytes:
+def write(blocks, ctx, final: bool = False) -> bytes:
+    """The DOCX of ``blocks``; ``final``: a publishable document (no comments, no highlights)."""
     doc = Document(io.BytesIO(_base()))
     section = doc.sections[0]
     text_width = int((section.page_width - section.left_margin - section.right_margin) / 635)  # EMU → twips
@@ -353,7 +355,7 @@ def write(blocks, ctx) -> bytes:
     after_table = False
     for b in blocks:
         if b.kind == "table":
-            sect_pr.addprevious(_table(doc, ctx, b.table, text_width))
+            sect_pr.addprevious(_table(doc, ctx, b.table, text_width, final))
             after_table = True
             continue
         p = doc.add_paragraph()  # Normal; other styles set by id (python-docx's name lookup is slow)
@@ -365,12 +367,12 @@ def write(blocks, ctx) -> bytes:
         if after_table:
             p.paragraph_format.space_before = Pt(14)
             after_table = False
-        _add_runs(p, b.runs, spans)
+        _add_runs(p, b.runs, spans, final)
     if after_table:
         doc.add_paragraph()
     for sid, runs in spans.items():
         src = ctx.sources[sid - 1]
-        text = "数据来源：" + "；".join(f"{c.ref}（{c.label}）＝{c.value}" for c in src.cells)
+        text = provenance(src.cells)
         comment = doc.add_comment(runs, text=text, author=COMMENT_AUTHOR, initials="xg")
         comment._comment_elm.set(qn("w:date"), stamp)
     buf = io.BytesIO()
