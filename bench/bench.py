@@ -76,12 +76,12 @@ import openpyxl  # noqa: E402
 import xlsxwriter  # noqa: E402
 
 from xlsxgen.data import from_canonical_trusted  # noqa: E402
-from xlsxgen.generate import build_workbook  # noqa: E402
-from xlsxgen.layout import a1  # noqa: E402
-from xlsxgen.personalise import Personaliser  # noqa: E402
-from xlsxgen.plan import build_plan, quote_sheet  # noqa: E402
-from xlsxgen.rules import recompute_totals  # noqa: E402
 from xlsxgen.spec import load_format  # noqa: E402
+from xlsxgen.spec.rules import recompute_totals  # noqa: E402
+from xlsxgen.workbook.layout import a1  # noqa: E402
+from xlsxgen.workbook.personalise import Personaliser  # noqa: E402
+from xlsxgen.workbook.plan import build_plan, quote_sheet  # noqa: E402
+from xlsxgen.workbook.writer import build_workbook  # noqa: E402
 
 SPEC = load_format("gov-info-2021")
 SEED = from_canonical_trusted(SPEC, json.loads((ROOT / "examples" / "xingtai-2023.json").read_text("utf-8")))

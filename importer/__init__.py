@@ -18,8 +18,11 @@ import os
 from pathlib import Path
 
 from importer.findings import KINDS, Finding, Unreadable, make
+from importer.json_import import import_json_bytes
 from importer.result import ImportResult
 from importer.safety import DEFAULT_LIMITS, Limits, read_file
+from importer.validate import validate_submission
+from importer.workbook_import import import_workbook_bytes
 
 __all__ = [
     "ImportResult", "Finding", "KINDS", "Limits", "read_workbook", "read_json", "load_source", "validate_result",
@@ -52,7 +55,6 @@ def _bytes_of(path_or_bytes, limits: Limits, max_size: int | None = None) -> tup
 
 def read_workbook(path_or_bytes, *, name: str | None = None, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     """Import a workbook (path or bytes) against its plan: identity, tampering, values."""
-    from importer.workbook_import import import_workbook_bytes
 
     label = name or (str(path_or_bytes) if not isinstance(path_or_bytes, (bytes, bytearray, memoryview)) else "<bytes>")
 
@@ -65,7 +67,6 @@ def read_workbook(path_or_bytes, *, name: str | None = None, limits: Limits = DE
 
 def read_json(path_or_bytes, *, name: str | None = None, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     """Import canonical JSON (path or bytes) from an untrusted source."""
-    from importer.json_import import import_json_bytes
 
     label = name or (str(path_or_bytes) if not isinstance(path_or_bytes, (bytes, bytearray, memoryview)) else "<bytes>")
 
@@ -91,7 +92,6 @@ def is_json(path, head: bytes | None = None) -> bool:
 
 def validate_result(result: ImportResult, previous=None) -> ImportResult:
     """Add totals and rule findings to ``result`` (once). ``previous``: ImportResult or Submission."""
-    from importer.validate import validate_submission
 
     if result.validated or result.submission is None or result.spec is None:
         return result

@@ -20,6 +20,8 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass, field
 
+from xlsxgen.spec.rules import format_number
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -309,8 +311,6 @@ def _show(v) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
-        from xlsxgen.rules import format_number
-
         return format_number(v)
     return str(v)
 

@@ -13,12 +13,14 @@ import json
 
 from importer.findings import Unreadable, make
 from importer.result import ImportResult
-from importer.safety import DEFAULT_LIMITS, Limits
+from importer.safety import DEFAULT_LIMITS, Limits, human_size
 from importer.validate import Locator, value_finding
 from importer.values import read_json_value
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
 from xlsxgen.numbers import Written
+from xlsxgen.spec import available_formats, load_format
+from xlsxgen.spec.versions import resolve_format
 
 TOP_LEVEL = ("format", "agency", "year", "tables", "narrative", "contact", "$schema")
 
@@ -44,8 +46,6 @@ def parse_json_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS):
     if not data:
         raise Unreadable("file.empty")
     if len(data) > limits.max_json_size:
-        from importer.safety import human_size
-
         raise Unreadable("file.too_large", size=human_size(len(data)), limit=human_size(limits.max_json_size))
     try:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -106,8 +106,6 @@ def import_json_bytes(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -
 
 def _guess_format(doc: dict, year):
     """Without a format id: the installed format whose cell keys match the data best (then by year)."""
-    from xlsxgen.formats import resolve_format
-    from xlsxgen.spec import available_formats
 
     try:
         by_year = resolve_format(None, year)
@@ -130,7 +128,6 @@ def _guess_format(doc: dict, year):
 
 def import_document(doc: dict, path: str, duplicates=()) -> ImportResult:
     """Import a parsed canonical object (untrusted)."""
-    from xlsxgen.spec import load_format
 
     result = ImportResult(path, "json")
     add = result.findings.append

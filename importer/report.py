@@ -9,8 +9,9 @@ from __future__ import annotations
 import unicodedata
 
 from importer.result import ImportResult
+from xlsxgen import messages
+from xlsxgen.spec.rules import format_number
 
-SEVERITY = {"error": "错误", "warning": "警告"}
 STATUS = {"ok": "通过", "invalid": "不通过", "unreadable": "无法读取"}
 
 
@@ -44,8 +45,6 @@ def _show(v) -> str:
     if v is None:
         return ""
     if isinstance(v, float):
-        from xlsxgen.rules import format_number
-
         return format_number(v)
     s = str(v)
     return s if len(s) <= 60 else s[:57] + "…"
@@ -93,7 +92,7 @@ def render_table(r: ImportResult, total_width: int = 120) -> list[str]:
         where = f.where()
         if not f.sheet and f.table:
             where = ".".join(k for k in (f.table, f.row, f.column) if k)
-        cells = [str(n), SEVERITY.get(f.severity, f.severity), where, f.message, _show(f.expected),
+        cells = [str(n), messages.SEVERITY.get(f.severity, f.severity), where, f.message, _show(f.expected),
                  _show(f.actual), f.fix]
         wrapped = [wrap(text, w) for text, (_, w) in zip(cells, cols)]
         height = max(len(x) for x in wrapped)

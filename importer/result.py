@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from importer.findings import Finding
+from xlsxgen.data import to_canonical
 
 
 @dataclass
@@ -66,7 +67,6 @@ class ImportResult:
     # ------------------------------------------------------------------ output
     def canonical(self) -> dict:
         """The canonical JSON object; every total is our recomputation."""
-        from xlsxgen.data import to_canonical
 
         if self.submission is None or self.spec is None:
             raise ValueError("no data to export")

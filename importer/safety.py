@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import posixpath
+import stat as _stat
 import struct
 import time
 import zipfile
@@ -70,7 +72,6 @@ def human_size(n: int) -> str:
 
 def read_file(path, limits: Limits = DEFAULT_LIMITS, max_size: int | None = None) -> bytes:
     """The bytes of ``path``, refusing before reading when it is too large."""
-    import os
 
     max_size = max_size or limits.max_file_size
     try:
@@ -79,7 +80,6 @@ def read_file(path, limits: Limits = DEFAULT_LIMITS, max_size: int | None = None
         raise Unreadable("file.not_found", path=str(path)) from None
     except OSError as e:
         raise Unreadable("file.io_error", detail=e.strerror or str(e)) from None
-    import stat as _stat
 
     if not _stat.S_ISREG(st.st_mode):
         raise Unreadable("file.not_a_file", path=str(path))

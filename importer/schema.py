@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import sys
 
+from xlsxgen.spec import available_formats, load_format
+
 KIND_SCHEMA = {
     "count": {"type": "integer", "minimum": 0},
     "signed_count": {"type": "integer"},
@@ -76,7 +78,6 @@ def canonical_schema(spec) -> dict:
 
 
 def main(argv=None) -> int:
-    from xlsxgen.spec import available_formats, load_format
 
     args = list(sys.argv[1:] if argv is None else argv)
     if "--write" in args:

@@ -1,9 +1,9 @@
 """Validate a submission's figures: totals, every rule of the spec, cross-year rules.
 
-The rules are those of :func:`xlsxgen.rules.compile_spec` — the very
+The rules are those of :func:`xlsxgen.spec.rules.compile_spec` — the very
 instances the workbook's live checks are compiled from — evaluated with
 :meth:`RuleInstance.evaluate` and worded with :meth:`RuleInstance.message`.
-Totals are always recomputed (:func:`xlsxgen.rules.recompute_totals`); totals
+Totals are always recomputed (:func:`xlsxgen.spec.rules.recompute_totals`); totals
 a JSON file claims are compared with the recomputation.
 
 Where a finding points is decided by a :class:`Locator`: table/row/column keys
@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from importer.findings import Finding, make
 from importer.values import same
-from xlsxgen import expr
-from xlsxgen.errors import SpecError
-from xlsxgen.rules import compile_spec, recompute_totals
+from xlsxgen.spec import expr
+from xlsxgen.spec.rules import compile_spec, recompute_totals
+from xlsxgen.spec.runner import run_rules, tainted
+from xlsxgen.spec.versions import format_of
 
 
 class Locator:
@@ -78,22 +79,6 @@ def _text(v):
     return str(v)
 
 
-_RULE_INFO: dict[int, tuple] = {}
-
-
-def _rule_info(compiled):
-    """Per rule instance, computed once: (rule, this year's keys, last year's refs)."""
-    hit = _RULE_INFO.get(id(compiled))
-    if hit is None or hit[0] is not compiled:
-        info = []
-        for ru in compiled.rules:
-            refs = expr.refs_of(ru.node)
-            info.append((ru, [(r.table, r.row, r.column) for r in refs if not r.previous],
-                         [r for r in refs if r.previous]))
-        hit = _RULE_INFO[id(compiled)] = (compiled, info)
-    return hit[1]
-
-
 def validate_submission(spec, submission, previous=None, *, where: Locator | None = None,
                         claimed: dict | None = None, previous_values: dict | None = None,
                         unreliable=(), recomputed: dict | None = None) -> list[Finding]:
@@ -105,7 +90,8 @@ def validate_submission(spec, submission, previous=None, *, where: Locator | Non
     workbook), used when ``previous`` is None. ``claimed`` holds totals as the
     source states them. ``unreliable`` are figure keys whose value could not be
     read (a value error, a shifted or removed sheet): rules and totals that
-    depend on them are not checked, since their findings would only be noise.
+    depend on them are not checked, since their findings would only be noise
+    (decided by :func:`xlsxgen.spec.runner.run_rules`, like everywhere else).
     ``recomputed`` is the submission's figures with every total recomputed, when
     the caller has it already.
     """
@@ -115,31 +101,24 @@ def validate_submission(spec, submission, previous=None, *, where: Locator | Non
         recomputed = recompute_totals(spec, {k: v for k, v in submission.values.items() if v is not None})
     values = recomputed
     findings: list[Finding] = []
-    tainted = set(unreliable)
-    if tainted:
-        for tot in compiled.totals:  # dependency order: a total of a tainted figure is tainted
-            if any((r.table, r.row, r.column) in tainted for r in expr.refs_of(tot.node) if not r.previous):
-                tainted.add(tot.cell)
+    bad = tainted(spec, unreliable)
 
     for key, stated in (claimed or {}).items():
-        if key not in compiled.total_by_cell or stated is None or key in tainted:
+        if key not in compiled.total_by_cell or stated is None or key in bad:
             continue
         rec = values.get(key, 0)
         if not same(stated, rec):
             findings.append(make("total.mismatch", place=where.place(key), expected=rec, actual=stated,
                                  **where.keys(key), **where.figure(key)))
 
-    prev_vals = None
-    prev_spec = spec
+    prev_vals = prev_spec = None
+    prev_unreliable: set = set()
+    unknown_previous_format = False
     if previous is not None:
-        if previous.format_id != spec.id:
-            try:
-                from xlsxgen.spec import load_format
-
-                prev_spec = load_format(previous.format_id)
-            except SpecError:
-                prev_spec = None
-        if prev_spec is not None:
+        prev_spec = format_of(previous.format_id, spec)
+        if prev_spec is None:
+            unknown_previous_format = True
+        else:
             prev_vals = recompute_totals(prev_spec, {k: v for k, v in previous.values.items() if v is not None})
         if submission.year is not None and previous.year is not None and previous.year != submission.year - 1:
             findings.append(make("crossyear.not_previous_year", year=submission.year, expected=submission.year - 1,
@@ -148,34 +127,20 @@ def validate_submission(spec, submission, previous=None, *, where: Locator | Non
             findings.append(make("crossyear.other_agency", expected=submission.agency_name,
                                  actual=previous.agency_name))
     elif previous_values is not None:
-        prev_vals = previous_values
+        # embedded last-year values: a figure that is not there (sheet removed, reported elsewhere) is unreliable
+        prev_vals, prev_spec = previous_values, spec
+        prev_unreliable = {(t.key, r, c) for t in spec.tables for (r, c) in t.cells} - previous_values.keys()
 
-    skipped: list = []  # cross-year rule instances that cannot run on last year's format
-    ran: list = []  # cross-year rule instances that did run (named when the formats differ)
-    for ru, current, needed in _rule_info(compiled):
-        if tainted and any(k in tainted for k in current):
-            continue
-        if needed:
-            if previous is None and prev_vals is None:
-                continue
-            if prev_spec is None or (prev_spec is not spec and not all(_has_cell(prev_spec, r) for r in needed)):
-                skipped.append(ru)
-                continue
-            if previous is None and not all((r.table, r.row, r.column) in prev_vals for r in needed):
-                continue  # embedded last-year values incomplete (sheet removed: reported elsewhere)
-
-        def value_of(ref: expr.Ref, _prev=prev_vals):
-            src = _prev if ref.previous else values
-            return src.get((ref.table, ref.row, ref.column), 0) or 0
-
-        ok, left, right = ru.evaluate(value_of)
-        if needed:
-            ran.append(ru)
-        if not ok:
-            findings.append(Finding(
-                rule=ru.id, severity=ru.severity, message=ru.message(left, right), table=ru.table,
-                row=ru.row or (ru.focus and ru.focus[0]), column=ru.column or (ru.focus and ru.focus[1]), expected=_num(right), actual=_num(left), fix=ru.fix, **where.rule(ru)))
+    run = run_rules(spec, values, previous_values=prev_vals, previous_spec=prev_spec, unreliable=bad,
+                    previous_unreliable=prev_unreliable)
+    for res in run.failures:
+        ru = res.rule
+        findings.append(Finding(
+            rule=ru.id, severity=ru.severity, message=ru.message(res.left, res.right), table=ru.table,
+            row=ru.row or (ru.focus and ru.focus[0]), column=ru.column or (ru.focus and ru.focus[1]), expected=_num(res.right), actual=_num(res.left), fix=ru.fix, **where.rule(ru)))
+    skipped = [ru for ru in compiled.rules if ru.cross_year] if unknown_previous_format else run.skipped
     if skipped:
+        ran = run.ran_cross_year
         findings.append(make("crossyear.skipped", previous_format=previous.format_id if previous else "",
                              format=spec.id, rules=_rule_list(skipped),
                              ids="、".join(ru.instance_id for ru in skipped),
@@ -196,15 +161,8 @@ def _rule_list(instances) -> str:
 
 
 def _num(v):
-    v = round(float(v), expr.PRECISION)
+    v = expr.excel_round(float(v), expr.PRECISION)  # as the workbook's ROUND, like the message
     return int(v) if v.is_integer() else v
-
-
-def _has_cell(spec, ref) -> bool:
-    try:
-        return spec.table(ref.table).has_cell(ref.row, ref.column)
-    except KeyError:
-        return False
 
 
 def _agency_differs(a, b) -> bool:

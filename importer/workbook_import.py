@@ -1,9 +1,9 @@
 """Read a returned workbook against its plan: identity, tampering, values.
 
 The workbook is read with :mod:`importer.xlsx_reader` and compared, cell by
-cell, with :func:`xlsxgen.plan.build_plan` of its format:
+cell, with :func:`xlsxgen.workbook.plan.build_plan` of its format:
 
-* identity — the very hidden metadata sheet (:data:`xlsxgen.plan.META_SHEET`)
+* identity — the very hidden metadata sheet (:data:`xlsxgen.workbook.plan.META_SHEET`)
   names generator, format id and version, agency, year, whether last year's
   sheet is included, and the plan fingerprint. Without it, the labels are
   matched against every installed format (a warning when one matches);
@@ -25,6 +25,7 @@ compared, or is at most a warning.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from collections import Counter
 
@@ -33,11 +34,12 @@ from importer.result import ImportResult
 from importer.safety import DEFAULT_LIMITS, Limits
 from importer.validate import Locator, value_finding
 from importer.values import read_cell, same
-from importer.xlsx_reader import FORMULA, STYLE, TYPE, VALUE, Workbook, split_ref, style_index
+from importer.xlsx_reader import FORMULA, STYLE, TYPE, VALUE, Workbook, open_workbook, split_ref, style_index
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
-from xlsxgen.plan import GENERATOR, META_SHEET, build_plan
-from xlsxgen.rules import recompute_totals
+from xlsxgen.spec import available_formats, load_format
+from xlsxgen.spec.rules import format_number, recompute_totals
+from xlsxgen.workbook.plan import GENERATOR, META_SHEET, build_plan
 
 TEXT_TYPES = ("s", "str", "inlineStr")
 LOCKED_ROLES = ("label", "total", "check", "bound", "previous", "status")
@@ -142,8 +144,8 @@ class PlanIndex:
     def __init__(self, plan):
         self.plan = plan
         self.sheets = []  # (SheetPlan, [(cell, address, normalised label)], [(cell, address, role, locked)])
-        self.formula = {}  # id(cell) -> normalised planned formula
-        self.rule_cells = {}  # id(RuleInstance) -> its short check cell on the table sheet
+        self.formula = {}  # PlanCell -> normalised planned formula
+        self.rule_cells = {}  # RuleInstance -> its short check cell on the table sheet
         for sp in plan.sheets:
             labels, others = [], []
             for c in sp.cells:
@@ -152,22 +154,16 @@ class PlanIndex:
                 elif c.role != "text":
                     others.append((c, c.address, c.role, c.role in LOCKED_ROLES))
                 if c.formula:
-                    self.formula[id(c)] = normalize_formula(c.formula)
+                    self.formula[c] = normalize_formula(c.formula)
                 if c.role == "check" and c.style == "check_short":
-                    self.rule_cells[id(c.rule)] = c
+                    self.rule_cells[c.rule] = c
             self.sheets.append((sp, labels, others))
 
 
-_INDEXES: dict[int, PlanIndex] = {}
-
-
+@functools.lru_cache(maxsize=64)
 def plan_index(plan) -> PlanIndex:
-    idx = _INDEXES.get(id(plan))
-    if idx is None or idx.plan is not plan:
-        if len(_INDEXES) > 64:
-            _INDEXES.clear()
-        idx = _INDEXES[id(plan)] = PlanIndex(plan)
-    return idx
+    """The index of ``plan`` (plans are built once per format and hash by identity)."""
+    return PlanIndex(plan)
 
 
 class WorkbookLocator(Locator):
@@ -192,7 +188,7 @@ class WorkbookLocator(Locator):
         if ru.focus is not None:  # the rule names the cell it is about (e.g. 现行有效件数): point there
             c = self.plan.figure_cells.get((ru.table, *ru.focus))
         if c is None:
-            c = self._rule_cells.get(id(ru))
+            c = self._rule_cells.get(ru)
         if c is None:  # not in this workbook (e.g. a cross-year rule checked with --previous): its first figure
             for ref in ru.refs:
                 if not ref.previous:
@@ -237,7 +233,6 @@ class _Importer:
 
     def identify_by_labels(self):
         """(spec, with_previous) of the installed format whose labels match best, or None."""
-        from xlsxgen.spec import available_formats
 
         best = None
         for spec in available_formats():
@@ -260,7 +255,6 @@ class _Importer:
 
     def identify(self):
         """Spec, with_previous, year, agency; None when the workbook cannot be mapped."""
-        from xlsxgen.spec import load_format
 
         meta = self.meta = self.read_meta()
         if meta.get("generator") == GENERATOR and meta.get("format_id"):
@@ -356,7 +350,7 @@ class _Importer:
                 votes[d] += 1
                 examples.append((pc.row, pc.col, d, pc))
         if votes and votes.most_common(1)[0][1] >= 2:
-            from xlsxgen.layout import a1
+            from xlsxgen.workbook.layout import a1
 
             top = votes.most_common(1)[0][0]
             row, col, d, pc = min((e for e in examples if e[2] == top), key=lambda e: (e[0], e[1]))
@@ -474,7 +468,7 @@ class _Importer:
                         else:
                             self.add("tamper.formula_replaced", sheet=actual, cell=addr, what=ROLE_WORDS[role],
                                      content=_content(c), detail="", actual=_cell_text(c) or None)
-                    elif f != pc.formula and normalize_formula(f, renames) != index.formula[id(pc)]:
+                    elif f != pc.formula and normalize_formula(f, renames) != index.formula[pc]:
                         self.add("tamper.formula_changed", sheet=actual, cell=addr, what=ROLE_WORDS[role],
                                  expected=pc.formula, actual=f)
                     elif role == "total":
@@ -590,14 +584,12 @@ def _number_or_text(c):
 
 
 def _fmt(v) -> str:
-    from xlsxgen.rules import format_number
 
     return format_number(v)
 
 
 def import_workbook_bytes(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     """Import workbook bytes; an unreadable file gives a result with ``unreadable`` set."""
-    from importer.xlsx_reader import open_workbook
 
     try:
         wb = open_workbook(data, limits)

@@ -9,7 +9,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-SHARED = ROOT.parent / "shared"
+# Reference texts the tests read, copied into the repository so the tests always run:
+# the official format (2021, with notes on the 2019 trial format) and the seed report's published text.
+TEST_DATA = Path(__file__).resolve().parent / "data"
+OFFICIAL_FORMAT = TEST_DATA / "official-format-2021.md"
+SEED_REPORT_TEXT = TEST_DATA / "xingtai-2023-annual-report.txt"
 
 
 @pytest.fixture(scope="session")

@@ -14,14 +14,17 @@ import pytest
 pytest.importorskip("importer.validate")
 
 from tests.conftest import all_format_ids, example_doc  # noqa: E402
-from xlsxgen import collect as collect_mod  # noqa: E402
-from xlsxgen.collect import build_overview, collect, write_outputs  # noqa: E402
+from xlsxgen.collection import intake as collect_mod  # noqa: E402
+from xlsxgen.collection.distribute import distribute, workbook_file_name
+from xlsxgen.collection.intake import collect
+from xlsxgen.collection.outputs import write_outputs
+from xlsxgen.collection.overview import build_overview
+from xlsxgen.collection.roster import read_roster
+from xlsxgen.collection.store import Store  # noqa: E402
 from xlsxgen.data import from_canonical_trusted  # noqa: E402
 from xlsxgen.demo import break_balance, simulate, type_over_total  # noqa: E402
-from xlsxgen.generate import build_workbook  # noqa: E402
-from xlsxgen.roster import distribute, read_roster, workbook_file_name  # noqa: E402
 from xlsxgen.spec import load_format  # noqa: E402
-from xlsxgen.store import Store  # noqa: E402
+from xlsxgen.workbook.writer import build_workbook  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 YEAR = 2023
@@ -86,7 +89,7 @@ def cycle(request, tmp_path):
 
 
 def independent_sum(spec, subs):
-    """Sum of every input over the given submissions, computed here and not by xlsxgen.consolidate."""
+    """Sum of every input over the given submissions, computed here and not by xlsxgen.collection.consolidate."""
     total = defaultdict(float)
     for sub in subs:
         for t in spec.tables:
@@ -347,9 +350,9 @@ def test_status_and_cli_errors(cycle):
 
 def test_cross_year(tmp_path, spec2021, seed_submission):
     """Year 2 is generated from the store (carried_over ← carried_forward) and collected with cross-year rules."""
+    from xlsxgen.collection.distribute import prefill_pairs
     from xlsxgen.demo import repair
-    from xlsxgen.roster import prefill_pairs
-    from xlsxgen.rules import compile_spec, recompute_totals
+    from xlsxgen.spec.rules import compile_spec, recompute_totals
 
     cross_ids = {ru.id for ru in compile_spec(spec2021).rules if ru.cross_year}
 
@@ -448,7 +451,7 @@ def test_collect_2019_format_in_a_later_year_needs_format(tmp_path):
 def test_collect_across_format_versions_runs_the_shared_cross_year_rule(tmp_path):
     """2020 collected in the trial format, 2021 in the 2021 format: 上年结转 is still checked against the store."""
     from xlsxgen.demo import repair
-    from xlsxgen.rules import compile_spec, recompute_totals
+    from xlsxgen.spec.rules import compile_spec, recompute_totals
 
     old, new = load_format("gov-info-2019"), load_format("gov-info-2021")
     year = old.years[0] + 1
@@ -462,7 +465,7 @@ def test_collect_across_format_versions_runs_the_shared_cross_year_rule(tmp_path
 
     # generate --db: the new format's workbooks are prefilled from last year's data in the old format
     import importer
-    from xlsxgen.roster import prefill_pairs
+    from xlsxgen.collection.distribute import prefill_pairs
 
     dist = distribute(new, year + 1, read_roster(roster_path), tmp_path / "dist2", db=db, show_progress=False)
     assert dist.prefilled == len(y1)

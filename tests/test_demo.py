@@ -61,7 +61,7 @@ def test_demo_refuses_a_foreign_folder(tmp_path):
 def test_demo_figures_follow_the_rules(spec2021, seed_submission):
     """The simulated agencies' figures satisfy every non-cross-year error rule (generic repair)."""
     from xlsxgen.demo import simulate
-    from xlsxgen.rules import compile_spec
+    from xlsxgen.spec.rules import compile_spec
 
     for i in range(10):
         sub = simulate(spec2021, seed_submission, year=2023, agency_name="某局", agency_code=str(i), seed=str(i),

@@ -2,8 +2,8 @@
 
 import pytest
 
-from xlsxgen import expr
 from xlsxgen.errors import SpecError
+from xlsxgen.spec import expr
 
 
 def test_parse_and_evaluate_balance(spec2021):
@@ -53,3 +53,22 @@ def test_bad_expressions_are_refused_with_a_reason(spec2021, text, fragment):
 def test_previous_reference(spec2021):
     node = expr.parse("carried_over.total == previous.carried_forward.total", spec2021, "applications")
     assert node.right.previous and not node.left.previous
+
+
+@pytest.mark.parametrize("value, want", [
+    (1.7564499999999998, 1.7565),   # 1.75645 to 15 significant digits: a half, away from zero (Python: 1.7564)
+    (123456789.12345, 123456789.1235),  # stored just below the half (Python: ...1234)
+    (-1.75645, -1.7565),
+    (4.999999999988347e-05, 0.0),   # 2.00005 - 2: not a half at 15 digits
+    (0.30000000000000004, 0.3),
+    (12345, 12345),
+    (2.5, 2.5),
+])
+def test_excel_round_is_the_spreadsheets_round(value, want):
+    """ROUND as Excel/LibreOffice compute it (the parity test found LibreOffice's 1.7565 vs Python's 1.7564)."""
+    from xlsxgen.spec.rules import format_number
+
+    assert expr.excel_round(value, 4) == want
+    at_precision = expr.excel_round(value, expr.PRECISION)  # checks round to 6 decimals (amounts in 万元)
+    assert expr.compare("==", value, 0) == (at_precision == 0)
+    assert float(format_number(value)) == at_precision  # the number spliced into a check's message

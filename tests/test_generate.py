@@ -14,10 +14,10 @@ from openpyxl.utils import range_boundaries
 from tests.conftest import all_format_ids
 from xlsxgen.cli import cli
 from xlsxgen.data import Submission
-from xlsxgen.generate import build_workbook
-from xlsxgen.plan import META_SHEET, build_plan
-from xlsxgen.rules import recompute_totals
 from xlsxgen.spec import load_format
+from xlsxgen.spec.rules import recompute_totals
+from xlsxgen.workbook.plan import META_SHEET, build_plan
+from xlsxgen.workbook.writer import build_workbook
 
 
 def random_submission(spec, seed: int) -> Submission:
@@ -223,7 +223,7 @@ def test_cli_bad_arguments(tmp_path, args, fragment):
 def test_existing_output_survives_a_failed_write(tmp_path, monkeypatch):
     out = tmp_path / "x.xlsx"
     out.write_bytes(b"old")
-    import xlsxgen.generate as gen
+    import xlsxgen.workbook.writer as gen
 
     def boom(*a, **k):
         raise KeyboardInterrupt

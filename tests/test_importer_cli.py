@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from tests.hostile import openpyxl_edit
 from xlsxgen.cli import cli
 from xlsxgen.data import to_canonical
-from xlsxgen.generate import build_workbook
+from xlsxgen.workbook.writer import build_workbook
 
 FILE_KEYS = {"path", "status", "format", "agency", "year", "findings"}
 FINDING_KEYS = {"rule", "severity", "message", "table", "row", "column", "sheet", "cell", "expected", "actual"}

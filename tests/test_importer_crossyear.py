@@ -13,9 +13,9 @@ from tests.conftest import ROOT, all_format_ids, example_paths
 from tests.hostile.data import random_submission
 from xlsxgen.cli import cli
 from xlsxgen.data import from_canonical_trusted, to_canonical
-from xlsxgen.generate import build_workbook
-from xlsxgen.rules import compile_spec
 from xlsxgen.spec import load_format
+from xlsxgen.spec.rules import compile_spec
+from xlsxgen.workbook.writer import build_workbook
 
 
 def _write(path, doc):
@@ -40,7 +40,7 @@ def test_cross_year_rule_fires_only_with_previous(fid, tmp_path):
     ref = next(r for r in ru.refs if r.previous)
     key = (ref.table, ref.row, ref.column)
     if key not in prev.values:  # a total: change one of its inputs
-        from xlsxgen import expr
+        from xlsxgen.spec import expr
 
         tot = compile_spec(spec).total_by_cell[key]
         r0 = expr.refs_of(tot.node)[0]

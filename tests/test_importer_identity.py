@@ -12,9 +12,9 @@ from tests.conftest import all_format_ids
 from tests.hostile import openpyxl_edit
 from tests.hostile.data import filled_workbook, random_submission
 from xlsxgen.data import to_canonical
-from xlsxgen.generate import build_workbook
-from xlsxgen.plan import META_SHEET
 from xlsxgen.spec import load_format
+from xlsxgen.workbook.plan import META_SHEET
+from xlsxgen.workbook.writer import build_workbook
 
 
 @pytest.fixture(scope="module", params=all_format_ids())

@@ -32,7 +32,7 @@ def _codes(res):
 
 
 def _a_total(spec):
-    from xlsxgen.rules import compile_spec
+    from xlsxgen.spec.rules import compile_spec
 
     return compile_spec(spec).totals[0].cell
 
@@ -51,7 +51,7 @@ def test_clean_document(doc):
 
 def test_totals_may_be_omitted(doc):
     spec, d = doc
-    from xlsxgen.rules import compile_spec
+    from xlsxgen.spec.rules import compile_spec
 
     stripped = copy.deepcopy(d)
     for tot in compile_spec(spec).totals:

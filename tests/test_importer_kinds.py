@@ -8,7 +8,7 @@ from pathlib import Path
 from importer import Limits, read_workbook
 from importer.findings import KINDS, make
 from tests.hostile import compound_file
-from xlsxgen.generate import build_workbook
+from xlsxgen.workbook.writer import build_workbook
 
 # kinds that no file can produce on demand, and why
 EXEMPT = {

@@ -18,8 +18,8 @@ from importer import load_source
 from tests.hostile import openpyxl_edit, zip_parts
 from tests.hostile.data import random_submission
 from xlsxgen.data import to_canonical
-from xlsxgen.generate import build_workbook
-from xlsxgen.plan import build_plan
+from xlsxgen.workbook.plan import build_plan
+from xlsxgen.workbook.writer import build_workbook
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 pytestmark = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed")

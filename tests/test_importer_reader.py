@@ -13,8 +13,8 @@ from importer.workbook_import import normalize_formula
 from importer.xlsx_reader import read_styles, shift_formula
 from tests.hostile import edit_part, make_zip, openpyxl_edit, sheet_part
 from xlsxgen.data import to_canonical
-from xlsxgen.generate import build_workbook
-from xlsxgen.plan import build_plan
+from xlsxgen.workbook.plan import build_plan
+from xlsxgen.workbook.writer import build_workbook
 
 SHEET = "三、依申请公开"
 

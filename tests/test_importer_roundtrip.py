@@ -8,13 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 from importer import load_source, read_json, read_workbook, validate_result
-from importer.fill import fill_workbook
 from tests.conftest import all_format_ids, example_paths
 from tests.hostile.data import random_submission
 from xlsxgen.cli import cli
 from xlsxgen.data import from_canonical_trusted, to_canonical
-from xlsxgen.generate import build_workbook
+from xlsxgen.fill import fill_workbook
 from xlsxgen.spec import load_format
+from xlsxgen.workbook.writer import build_workbook
 
 
 def _blank(spec, sub, previous=None) -> bytes:

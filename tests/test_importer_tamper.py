@@ -15,9 +15,9 @@ from tests.hostile import edit_part, openpyxl_edit, replace_cell, sheet_part, zi
 from tests.hostile.data import filled_workbook
 from xlsxgen.cli import cli
 from xlsxgen.data import to_canonical
-from xlsxgen.generate import build_workbook
-from xlsxgen.plan import build_plan
-from xlsxgen.rules import recompute_totals
+from xlsxgen.spec.rules import recompute_totals
+from xlsxgen.workbook.plan import build_plan
+from xlsxgen.workbook.writer import build_workbook
 
 
 @pytest.fixture(scope="module", params=all_format_ids())

@@ -12,7 +12,7 @@ from tests.conftest import all_format_ids
 from tests.hostile import edit_part, openpyxl_edit, replace_cell, sheet_part
 from tests.hostile.data import filled_workbook
 from xlsxgen.data import to_canonical
-from xlsxgen.plan import build_plan
+from xlsxgen.workbook.plan import build_plan
 
 # (typed value, kind, finding code or None, value read)
 CASES = [

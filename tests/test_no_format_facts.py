@@ -10,7 +10,10 @@ that docstrings and comments (prose) do not count:
 
 * a constant equal to a label or a key is a fact;
 * a label of four or more characters inside a constant, or any label in quotes
-  (“…” 「…」 《…》 "…") inside one, is a fact.
+  (“…” 「…」 《…》 "…") inside one, is a fact;
+* titles hold placeholders (``{agency}{year}年…``), so a code that writes a title of its own
+  never equals them: any run of :data:`TITLE_RUN` characters of a title's literal text inside
+  a constant is a fact too (the report's name, 政府信息公开工作年度报告, written in Python).
 
 The few words that a format shares with the tool's own vocabulary are listed below,
 each with the reason it is not a format fact.
@@ -26,6 +29,7 @@ from tests.conftest import ROOT
 
 SCANNED = ("xlsxgen", "importer")
 MIN_CONTAINED = 4  # shorter labels count only when a constant equals them or quotes them
+TITLE_RUN = 10  # characters of a title's literal text that make a fact
 QUOTES = (("“", "”"), ("「", "」"), ("《", "》"), ('"', '"'), ("‘", "’"))
 
 # Labels of a format that are also the tool's own words, used in their generic sense.
@@ -59,9 +63,9 @@ KNOWN_VIOLATIONS: dict = {}
 
 def format_facts() -> tuple[dict[str, str], dict[str, str]]:
     """(labels, keys) of every installed format: text → where it comes from."""
-    from xlsxgen.layout import build_layout
     from xlsxgen.render.derived import derived_of
     from xlsxgen.spec import available_formats
+    from xlsxgen.workbook.layout import build_layout
 
     labels: dict[str, str] = {}
     keys: dict[str, str] = {}
@@ -77,6 +81,10 @@ def format_facts() -> tuple[dict[str, str], dict[str, str]]:
                             (spec.report_title, "report.title"), (spec.cover_title, "cover.title"),
                             (spec.status_label, "cover.status_label"), (spec.narrative_title, "narrative.title")):
             label(text, f"{f}: {where}")
+        for text, where in ((spec.title, "title"), (spec.report_title, "report.title"),
+                            (spec.cover_title, "cover.title"), (spec.narrative_title, "narrative.title")):
+            for run in title_runs(text):
+                label(run, f"{f}: {where} (a run of its text)")
         for s in spec.sections:
             label(s.heading, f"{f}: report.sections[{s.key}]")
             keys.setdefault(s.key, f"{f}: section key")
@@ -119,6 +127,14 @@ def format_facts() -> tuple[dict[str, str], dict[str, str]]:
             keys.setdefault(d.key, f"{f}: derived key")
             label(d.label, f"{f}: derived[{d.key}]")
     return labels, keys
+
+
+def title_runs(title: str) -> set[str]:
+    """Every run of TITLE_RUN characters of the literal text of ``title`` (placeholders cut it)."""
+    import re
+
+    return {part[i:i + TITLE_RUN] for part in re.split(r"\{[^}]*\}", title)
+            for i in range(len(part) - TITLE_RUN + 1)}
 
 
 # ------------------------------------------------------------------------------ the scanner
@@ -205,7 +221,8 @@ def test_the_scanner_finds_planted_facts():
         row = next(a for a in t.rows if a.key not in ENGINE_WORDS)
         col = next(a for a in t.columns if a.key not in ENGINE_WORDS)
         sheet = spec.sheets["cover"]
-        planted += [row.label, row.key, col.key, t.key, spec.id, spec.rules[0].id, sheet]
+        name = next(iter(sorted(title_runs(spec.report_title))))
+        planted += [row.label, row.key, col.key, t.key, spec.id, spec.rules[0].id, sheet, name]
         source = (
             f'"""Module docstring naming {row.label} and {row.key}: prose, not a fact."""\n'
             f"def f(values):\n"
@@ -215,10 +232,11 @@ def test_the_scanner_finds_planted_facts():
             f"    b = {row.label!r}\n"
             f'    c = f"请查看“{sheet}”工作表：{{a}}"\n'
             f"    d = load_format({spec.id!r}), {spec.rules[0].id!r}\n"
-            f"    return a, b, c, d\n"
+            f'    e = f"{{year}}年度{name}报送情况"\n'
+            f"    return a, b, c, d, e\n"
         )
         hits = facts_in("planted.py", source, labels, keys)
         got = {fact for _, _, fact, _, _ in hits}
-        assert {row.label, row.key, col.key, t.key, spec.id, spec.rules[0].id, sheet} <= got, (spec.id, got)
+        assert {row.label, row.key, col.key, t.key, spec.id, spec.rules[0].id, sheet, name} <= got, (spec.id, got)
         assert all(line >= 5 for _, line, _, _, _ in hits)  # nothing from the docstrings or the comment
     assert len(set(planted)) > 7  # facts of both versions were planted

@@ -1,7 +1,7 @@
 """The fast paths of issue 6 give the same answers as the straightforward ones they replace.
 
 * the one-step part reader (:meth:`importer.safety.Package.read_small`) against zipfile;
-* the compiled totals (:attr:`CompiledSpec.fill_totals`) against :func:`xlsxgen.expr.evaluate`;
+* the compiled totals (:attr:`CompiledSpec.fill_totals`) against :func:`xlsxgen.spec.expr.evaluate`;
 * the streamed consolidated workbook against the same workbook written cell by cell with xlsxwriter,
   and against LibreOffice reading it back;
 * the reader's handler swapping under a namespace prefix (styles).
@@ -26,12 +26,11 @@ from importer.safety import SMALL_PART, Package
 from importer.xlsx_reader import read_styles
 from tests.conftest import all_format_ids
 from tests.hostile import make_zip, zip_parts
-from xlsxgen import expr
-from xlsxgen.consolidate import FIXED_COLUMNS, _Frame, figure_columns, write_consolidated_workbook
+from xlsxgen.collection.consolidate import FIXED_COLUMNS, _Frame, figure_columns, write_consolidated_workbook
 from xlsxgen.data import to_canonical
-from xlsxgen.generate import build_workbook
-from xlsxgen.rules import compile_spec, recompute_totals
-from xlsxgen.spec import load_format
+from xlsxgen.spec import expr, load_format
+from xlsxgen.spec.rules import compile_spec, recompute_totals
+from xlsxgen.workbook.writer import build_workbook
 
 # --------------------------------------------------------------------------- part reader
 
@@ -158,7 +157,7 @@ def _records(spec, seed_submission, n=12):
 
 def _reference(path, spec, year, records, state_label, sum_name):
     """The consolidated workbook written cell by cell with xlsxwriter (what the streamed writer replaces)."""
-    from xlsxgen.consolidate import Summer
+    from xlsxgen.collection.consolidate import Summer
 
     cols = figure_columns(spec)
     frame = _Frame(str(path), spec=spec, year=year, cols=cols, options={"constant_memory": True})

@@ -5,8 +5,8 @@ import io
 import openpyxl
 import pytest
 
-from xlsxgen.generate import build_workbook
-from xlsxgen.personalise import Personaliser
+from xlsxgen.workbook.personalise import Personaliser
+from xlsxgen.workbook.writer import build_workbook
 
 NAMES = [
     ("某某市某某局", "001"),

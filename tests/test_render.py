@@ -14,17 +14,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import all_format_ids, example_doc, example_paths
+from tests.conftest import SEED_REPORT_TEXT, all_format_ids, example_doc, example_paths
 from xlsxgen.cli import cli
 from xlsxgen.data import from_canonical_trusted
 from xlsxgen.errors import SpecError
-from xlsxgen.layout import TABLE_TOP, build_layout
 from xlsxgen.render import TemplateError, render_report
 from xlsxgen.render.filters import cn, num, pct
+from xlsxgen.workbook.layout import TABLE_TOP, build_layout
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_JSON = ROOT / "examples" / "xingtai-2023.json"
-SEED_TEXT = ROOT.parent / "shared" / "seeds" / "xingtai-2023-annual-report.txt"
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -251,7 +250,6 @@ def test_html_tables_reproduce_every_statutory_cell(case):
         assert in_order == [f"{d.row_key}.{d.column_key}" for d in layout.cells]
 
 
-@pytest.mark.skipif(not SEED_TEXT.is_file(), reason="seed report text not available")
 def test_html_tables_agree_with_the_published_report(spec2021, seed_html):
     """Rows of the published tables (PDF text of the seed) against the rendered tables."""
 
@@ -260,7 +258,7 @@ def test_html_tables_agree_with_the_published_report(spec2021, seed_html):
         return s.replace("(", "（").replace(")", "）").replace(",", "，")
 
     published = []  # (label text, numbers)
-    for line in SEED_TEXT.read_text(encoding="utf-8").splitlines():
+    for line in SEED_REPORT_TEXT.read_text(encoding="utf-8").splitlines():
         tokens = [t for t in line.split("\t")]
         nums = [t for t in tokens if re.fullmatch(r"\s*\d+(\.\d+)?\s*", t)]
         label = norm("".join(t for t in tokens if t not in nums))
@@ -428,7 +426,7 @@ def test_2019_sentences_follow_its_own_table_two(change, wording):
 
 def test_workbook_source_renders_like_its_json(case, tmp_path):
     """A filled workbook of either version is recognised by the importer and renders as its JSON does."""
-    from xlsxgen.generate import build_workbook
+    from xlsxgen.workbook.writer import build_workbook
 
     sub = from_canonical_trusted(case.spec, case.doc)
     path = tmp_path / "filled.xlsx"
@@ -769,7 +767,7 @@ def test_cli_previous_and_docx_default_path(tmp_path, previous_doc):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(None, "找不到文件"), ("{not json", "不是有效的 JSON"), ('{"format": "nope"}', "未知的报告格式")],
+    [(None, "找不到文件"), ("{not json", "不是有效的 JSON"), ('{"format": "nope", "year": 2023}', "未安装该格式")],
 )
 def test_cli_bad_source_is_one_chinese_line(tmp_path, content, message):
     path = tmp_path / "x.json"
@@ -780,59 +778,39 @@ def test_cli_bad_source_is_one_chinese_line(tmp_path, content, message):
     assert message in result.output and "Traceback" not in result.output
 
 
-def test_cli_rejects_non_numeric_figures(tmp_path, seed_doc):
+def test_render_reads_json_exactly_as_validate_does(tmp_path, seed_doc):
+    """One reader of untrusted JSON: what validate reports, render reports too (and drafts around it)."""
     doc = copy.deepcopy(seed_doc)
-    doc["tables"]["applications"]["new_received"]["natural_person"] = "107"
+    doc["tables"]["applications"]["new_received"]["natural_person"] = -5
+    doc["tables"]["bogus"] = {}
     path = tmp_path / "x.json"
     path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    result = CliRunner().invoke(cli, ["render", str(path)])
-    assert result.exit_code == 2 and "tables.applications.new_received.natural_person" in result.output
+    validated = CliRunner().invoke(cli, ["validate", "--json", str(path)])
+    assert validated.exit_code == 1
+    messages = [f["message"] for f in json.loads(validated.output)["files"][0]["findings"]]
+    assert len(messages) == 2
+    out = tmp_path / "x.md"
+    rendered = CliRunner().invoke(cli, ["render", str(path), "--format", "md", "-o", str(out)])
+    assert rendered.exit_code == 0, rendered.output
+    for m in messages:
+        assert m in rendered.output
+    assert "未通过校验" in rendered.output
+    assert "-5" not in out.read_text(encoding="utf-8").split("三、收到和处理政府信息公开申请情况")[-1].split("\n")[3]
 
 
-def test_workbook_source_goes_through_the_importer(monkeypatch, tmp_path, spec2021, seed_doc):
-    """The contract with importer.load_source: findings become warnings, unreadable is an error."""
-    import sys
-    import types
-
+def test_workbook_source_goes_through_the_importer(tmp_path, spec2021, seed_doc):
+    """A real workbook: its findings become warnings; an unreadable one is an error naming the file."""
     from xlsxgen.errors import UnreadableError
     from xlsxgen.render import load_source
+    from xlsxgen.workbook.writer import build_workbook
 
-    class Finding:
-        def __init__(self, message):
-            self.message = message
-
-        def where(self):
-            return "「三、依申请公开」J12"
-
-    class Result:
-        def __init__(self, status):
-            self.status = status
-            self.spec = spec2021
-            self.submission = from_canonical_trusted(spec2021, seed_doc) if status != "unreadable" else None
-            self.findings = [Finding("该列不平衡")] if status != "ok" else []
-            self.reason = "文件已加密" if status == "unreadable" else None
-
-    fake = types.ModuleType("importer")
-    fake.load_source = lambda path: Result(path.stem)
-    monkeypatch.setitem(sys.modules, "importer", fake)
-    for status in ("ok", "invalid", "unreadable"):
-        path = tmp_path / f"{status}.xlsx"
-        path.write_bytes(b"PK")
-        if status == "unreadable":
-            with pytest.raises(UnreadableError, match="文件已加密"):
-                load_source(path)
-            continue
-        loaded = load_source(path)
-        assert loaded.submission.agency_name == seed_doc["agency"]["name"]
-        assert ("「三、依申请公开」J12：该列不平衡" in loaded.warnings) == (status == "invalid")
-
-
-def test_workbook_source_without_importer_is_a_clear_error(monkeypatch, tmp_path):
-    import sys
-    import types
-
-    monkeypatch.setitem(sys.modules, "importer", types.ModuleType("importer"))  # no load_source yet
-    path = tmp_path / "单位.xlsx"
-    path.write_bytes(b"PK")
-    result = CliRunner().invoke(cli, ["render", str(path), "--format", "md"])
-    assert result.exit_code == 2 and "xlsxgen export" in result.output
+    sub = from_canonical_trusted(spec2021, seed_doc)
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(build_workbook(spec2021, year=sub.year, agency_name=sub.agency_name,
+                                    agency_code=sub.agency_code, data=sub))
+    loaded = load_source(good)
+    assert loaded.submission.agency_name == seed_doc["agency"]["name"] and not loaded.warnings
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(good.read_bytes()[:500])
+    with pytest.raises(UnreadableError, match="broken.xlsx"):
+        load_source(broken)

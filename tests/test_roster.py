@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from xlsxgen.roster import RosterError, parse_roster, prefill_pairs, read_roster, workbook_file_name
+from xlsxgen.collection.distribute import prefill_pairs, workbook_file_name
+from xlsxgen.collection.roster import RosterError, parse_roster, read_roster
 
 CSV = "代码,名称,上级,类型\n001,某某市教育局,000,工作部门\n002,某某市财政局,000,工作部门\n"
 
@@ -117,7 +118,7 @@ def test_match_file_name():
 
 
 def test_prefill_pairs_come_from_error_cross_year_equalities(spec2021):
-    from xlsxgen.rules import compile_spec
+    from xlsxgen.spec.rules import compile_spec
 
     pairs = prefill_pairs(spec2021)
     assert pairs

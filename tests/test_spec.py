@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import SHARED
+from tests.conftest import OFFICIAL_FORMAT
 from xlsxgen.errors import SpecError
-from xlsxgen.layout import build_layout
 from xlsxgen.spec import load_spec_file
+from xlsxgen.workbook.layout import build_layout
 
-# Transcribed by hand from ../shared/reference/official-format-2021.md §3 (checked there by code point).
+# Transcribed by hand from tests/data/official-format-2021.md §3 (checked there by code point).
 TABLE3_ROW_PATHS = [
     ["一、本年新收政府信息公开申请数量"],
     ["二、上年结转政府信息公开申请数量"],
@@ -114,10 +114,7 @@ def test_section_headings(spec2021):
 
 def test_reference_contains_every_expected_label():
     """The hand transcription above is itself checked against the reference text."""
-    ref = SHARED / "reference" / "official-format-2021.md"
-    if not ref.exists():
-        pytest.skip("shared reference not present")
-    text = ref.read_text(encoding="utf-8")
+    text = OFFICIAL_FORMAT.read_text(encoding="utf-8")
     labels = {x for p in TABLE3_ROW_PATHS for x in p} | {x for p, _ in TABLE3_COLUMNS for x in p}
     labels |= {TABLE3_CORNER} | {x for h in TABLE4_HEADERS for x in h} | set(SECTION_HEADINGS)
     for title, heads, rows in TABLE2_BLOCKS:
@@ -151,7 +148,7 @@ def test_merged_layout_of_table3_matches_reference(spec2021):
 
 
 def test_totals_and_rules_expand(spec2021):
-    from xlsxgen.rules import compile_spec
+    from xlsxgen.spec.rules import compile_spec
 
     c = compile_spec(spec2021)
     balance = [r for r in c.rules if r.id == "applications.balance"]
@@ -233,9 +230,7 @@ def test_2019_format_labels():
     assert rows == expected
     assert len(t3.cells) == 23 * 7
     assert [list(c.header) for c in spec.table("review_litigation").blocks[0].columns] == TABLE4_HEADERS
-    ref = SHARED / "reference" / "official-format-2021.md"
-    if ref.exists():
-        text = ref.read_text(encoding="utf-8")
-        for title, heads, rws in TABLE2_BLOCKS_2019:
-            for label in (title, *heads, *(r for r, _ in rws)):
-                assert label in text, label
+    text = OFFICIAL_FORMAT.read_text(encoding="utf-8")
+    for title, heads, rws in TABLE2_BLOCKS_2019:
+        for label in (title, *heads, *(r for r, _ in rws)):
+            assert label in text, label

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from xlsxgen.roster import parse_roster
-from xlsxgen.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
+from xlsxgen.collection.roster import parse_roster
+from xlsxgen.collection.store import MIGRATIONS, SCHEMA_VERSION, Store, StoreError
 
 
 def row(sha, code="001", status="accepted", received="2025-01-10T10:00:00", mtime="2025-01-09T10:00:00", **kw):

@@ -8,14 +8,14 @@ JSON (keys are the spec's stable keys)::
 
 In memory a submission's figures are a flat dict ``{(table, row, column): number}``.
 On output every total is present and is our own recomputation
-(:func:`xlsxgen.rules.recompute_totals`); on input totals may be omitted.
+(:func:`xlsxgen.spec.rules.recompute_totals`); on input totals may be omitted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xlsxgen.rules import recompute_totals
+from xlsxgen.spec.rules import recompute_totals
 
 CellKey = tuple[str, str, str]
 

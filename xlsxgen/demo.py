@@ -14,6 +14,7 @@ every equality rule of the format holds (or, on purpose, one does not).
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import re
@@ -22,7 +23,20 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xlsxgen.collection.distribute import distribute, workbook_file_name
+from xlsxgen.collection.intake import collect
+from xlsxgen.collection.outputs import write_outputs
+from xlsxgen.collection.overview import build_overview
+from xlsxgen.collection.roster import read_roster
+from xlsxgen.collection.store import Store
+from xlsxgen.data import Submission, from_canonical_trusted
 from xlsxgen.errors import UsageError
+from xlsxgen.files import os_reason
+from xlsxgen.resources import examples_root
+from xlsxgen.spec.rules import compile_spec, recompute_totals
+from xlsxgen.spec.versions import check_year, resolve_format
+from xlsxgen.workbook.plan import build_plan
+from xlsxgen.workbook.writer import build_workbook
 
 MARKER = ".xlsxgen-demo"
 ROSTER_NAME = "名单.csv"
@@ -56,7 +70,6 @@ def _input_kinds(spec) -> dict:
 
 
 def _repairable_rules(spec):
-    from xlsxgen.rules import compile_spec
 
     return [ru for ru in compile_spec(spec).rules
             if not ru.cross_year and ru.severity == "error" and ru.node.op in ("==", "<=", ">=")]
@@ -67,7 +80,6 @@ def repair(spec, values: dict, *, max_passes: int = 8, frozen=()) -> bool:
 
     Keys in ``frozen`` are never changed.
     """
-    from xlsxgen.rules import recompute_totals
 
     kinds = _input_kinds(spec)
     rules = _repairable_rules(spec)
@@ -111,7 +123,6 @@ def repair(spec, values: dict, *, max_passes: int = 8, frozen=()) -> bool:
 
 
 def _derivative(spec, ru, values, key) -> float:
-    from xlsxgen.rules import recompute_totals
 
     def side_diff(vals):
         _, left, right = ru.evaluate(lambda r: vals.get((r.table, r.row, r.column), 0))
@@ -125,7 +136,6 @@ def _derivative(spec, ru, values, key) -> float:
 
 def simulate(spec, base, *, year: int, agency_name: str, agency_code: str, seed: str, factor: float):
     """A plausible, rule-abiding Submission derived from ``base`` (scaled and jittered)."""
-    from xlsxgen.data import Submission
 
     rng = random.Random(seed)
     values = {}
@@ -171,7 +181,6 @@ def break_balance(spec, values: dict) -> tuple:
 
 def type_over_total(spec, blob: bytes, *, add: int = 10) -> tuple[bytes, str]:
     """The workbook with the first total's formula removed and a number typed in its place."""
-    from xlsxgen.plan import build_plan
 
     plan = build_plan(spec, False)
     cell = next(c for c in plan.cells if c.role == "total")
@@ -196,7 +205,6 @@ def type_over_total(spec, blob: bytes, *, add: int = 10) -> tuple[bytes, str]:
 
 
 def _io(data: bytes = b""):
-    import io
 
     return io.BytesIO(data)
 
@@ -218,6 +226,7 @@ class DemoResult:
     overview: object = None
     outputs: object = None
     next_prefilled: int = 0
+    spec: object = None
 
 
 def prepare_dir(root: Path) -> None:
@@ -237,19 +246,10 @@ def prepare_dir(root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
         (root / MARKER).write_text("xlsxgen demo\n", encoding="utf-8")
     except OSError as e:
-        from xlsxgen.collect import os_reason
-
         raise UsageError(f"无法使用文件夹 {root}：{os_reason(e)}") from None
 
 
 def run_demo(root, *, show_progress: bool = False) -> DemoResult:
-    from xlsxgen.collect import build_overview, collect, write_outputs
-    from xlsxgen.data import from_canonical_trusted
-    from xlsxgen.formats import resolve_format
-    from xlsxgen.generate import build_workbook
-    from xlsxgen.resources import examples_root
-    from xlsxgen.roster import distribute, read_roster, workbook_file_name
-    from xlsxgen.store import Store
 
     root = Path(root).resolve()
     prepare_dir(root)
@@ -263,7 +263,7 @@ def run_demo(root, *, show_progress: bool = False) -> DemoResult:
     shutil.copyfile(ex / "roster.csv", roster_path)
     roster = read_roster(roster_path)
     db = root / DB_NAME
-    res = DemoResult(root, roster_path, db, root / DIST, root / INBOX, root / OUT, None)
+    res = DemoResult(root, roster_path, db, root / DIST, root / INBOX, root / OUT, None, spec=spec)
 
     # 1. distribute
     distribute(spec, year, roster, res.dist, db=db, show_progress=show_progress)
@@ -307,7 +307,6 @@ def run_demo(root, *, show_progress: bool = False) -> DemoResult:
         res.outputs = write_outputs(store, res.overview, spec=spec, out_dir=res.out, sum_name=SUM_NAME)
 
     # 4. next year: the workbooks prefilled from the store
-    from xlsxgen.formats import check_year
 
     try:
         next_spec = resolve_format(None, year + 1)

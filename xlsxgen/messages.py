@@ -7,7 +7,7 @@ the words of the live checks, input prompts and the status line.
 
 PASS = "通过"
 FAIL_SHORT = "未通过"
-SEVERITY = {"error": "错误", "warning": "警告"}
+SEVERITY = {"error": "错误", "warning": "警告", "info": "提示"}  # the words of a finding's severity, everywhere
 CHECK_HEADERS = ("序号", "检查项", "工作表", "位置", "级别", "结果")
 NARRATIVE_HEADERS = ("项目", "内容（请在此列填写）", "填写说明")
 CHECK_ROW_LABEL = "校验：{title}"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import random
 
-from xlsxgen import expr
 from xlsxgen.data import Submission
-from xlsxgen.rules import compile_spec, recompute_totals
+from xlsxgen.spec import expr
+from xlsxgen.spec.rules import compile_spec, recompute_totals
 
 TRICKY_TEXT = [
     "第一行\n第二行 & <b>标记</b> \"双引号\" ‘单引号’",
@@ -107,8 +107,8 @@ def random_submission(spec, seed: int, *, year: int | None = None, previous: Sub
 
 def filled_workbook(format_id: str, seed: int):
     """(spec, submission, bytes): a generated workbook of ``format_id`` filled with consistent random data."""
-    from xlsxgen.generate import build_workbook
     from xlsxgen.spec import load_format
+    from xlsxgen.workbook.writer import build_workbook
 
     spec = load_format(format_id)
     sub = random_submission(spec, seed)

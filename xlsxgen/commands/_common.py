@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 import click
 
@@ -30,34 +27,3 @@ def friendly_errors(func):
     return wrapper
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool = False) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
-
-    An existing file is replaced only once the new content is complete. A
-    missing folder is an error unless ``make_parents`` is set.
-    """
-    path = Path(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        if make_parents:
-            folder.mkdir(parents=True, exist_ok=True)
-        elif not folder.is_dir():
-            raise XlsxgenError(f"无法写入 {path}：文件夹 {folder} 不存在")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise XlsxgenError(f"无法写入 {path}：{e.strerror or e}（请检查文件夹是否存在、是否有写权限）") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise XlsxgenError(f"无法写入 {path}：{e.strerror or e}（文件是否正被 Excel/WPS 打开？）") from None
-    return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from xlsxgen.collection.statuses import status_word
 from xlsxgen.commands._common import friendly_errors
 
 
@@ -37,9 +38,11 @@ def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code
       xlsxgen collect 收件箱/ --db 收集库.sqlite --year 2024 --roster 名单.csv --out-dir 汇总/
       xlsxgen collect 收件箱/ --db 收集库.sqlite --year 2022 --format gov-info-2019   # 沿用试行格式的年度
     """
-    from xlsxgen.collect import build_overview, collect, overview_text, prepare_out_dir, write_outputs
-    from xlsxgen.formats import check_year, resolve_format
-    from xlsxgen.store import Store
+    from xlsxgen.collection.intake import collect
+    from xlsxgen.collection.outputs import prepare_out_dir, write_outputs
+    from xlsxgen.collection.overview import build_overview, overview_text
+    from xlsxgen.collection.store import Store
+    from xlsxgen.spec.versions import check_year, resolve_format
 
     spec = resolve_format(format_id, year)
     check_year(spec, year)
@@ -63,7 +66,7 @@ def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code
 
 
 def _summary(r) -> str:
-    new = "、".join(f"{_STATUS_WORDS[k]} {v}" for k, v in r.by_status.items() if v)
+    new = "、".join(f"{status_word(k)} {v}" for k, v in r.by_status.items() if v)
     parts = [f"收件文件夹中有 {r.files_seen} 个 .xlsx 文件，用时 {r.seconds:.1f} 秒：新入库 {r.imported} 个"
              + (f"（{new}）" if new else "")]
     if r.already:
@@ -81,12 +84,8 @@ def _summary(r) -> str:
     return "；\n".join(parts) + "。"
 
 
-_STATUS_WORDS = {"accepted": "通过", "warning": "仅有警告", "invalid": "有错误", "unreadable": "无法读取",
-                 "rejected": "拒收"}
-
-
 def outputs_text(o) -> str:
-    from xlsxgen.collect import display_width
+    from xlsxgen.textwidth import display_width
 
     items = [("报送情况表", o.overview)]
     if o.feedback:

@@ -21,14 +21,15 @@ def command(out_dir):
     其余为虚构的演示单位（数据由程序模拟）：有填对的、勾稽关系错的、改写合计的、
     文件损坏的和没有报送的。
     """
-    from xlsxgen.collect import format_table, overview_text
+    from xlsxgen.collection.overview import overview_text
     from xlsxgen.commands.collect import _summary, outputs_text
     from xlsxgen.demo import run_demo
+    from xlsxgen.textwidth import format_table
 
     t0 = time.monotonic()
     r = run_demo(out_dir)
     year = r.overview.year
-    click.echo(f"xlsxgen 演示：{year} 年度政府信息公开工作年度报告的下发和收集（文件夹 {r.root}）")
+    click.echo(f"xlsxgen 演示：{r.spec.report_title_for('', year)}的下发和收集（文件夹 {r.root}）")
     click.echo("")
     click.echo(f"1. 名单：{r.roster}（{len(r.scenario)} 个单位）")
     click.echo(f"2. 下发：已生成 {len(r.scenario)} 个填报工作簿 → {r.dist}")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from xlsxgen.commands._common import friendly_errors, write_atomic
+from xlsxgen.commands._common import friendly_errors
 from xlsxgen.errors import UnreadableError, UsageError
+from xlsxgen.files import write_atomic
 
 
 @click.command(name="export")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from xlsxgen.commands._common import friendly_errors, write_atomic
+from xlsxgen.commands._common import friendly_errors
 from xlsxgen.errors import UnreadableError, UsageError
+from xlsxgen.files import write_atomic
 
 
 @click.command(name="fill")
@@ -27,8 +28,8 @@ def command(workbook, data_json, output):
     示例：
       xlsxgen fill 某某局2024.xlsx 某某局2024.json -o 某某局2024-已填.xlsx
     """
-    from importer.fill import FillRefused, fill_workbook
     from importer.report import render
+    from xlsxgen.fill import FillRefused, fill_workbook
 
     if not output:
         raise UsageError("请用 -o 指定输出文件，例如 -o 某某局2024-已填.xlsx")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from xlsxgen.commands._common import friendly_errors, write_atomic
+from xlsxgen.commands._common import friendly_errors
 from xlsxgen.errors import UsageError
-from xlsxgen.formats import check_year, resolve_format
+from xlsxgen.files import write_atomic
+from xlsxgen.spec.versions import check_year, resolve_format
 
 
 @click.command(name="generate")
@@ -35,7 +36,7 @@ def command(year, agency, code, format_id, output, roster_path, out_dir, db, qui
       xlsxgen generate --year 2024 --agency "某某市某某局" --code 001 -o 某某局2024.xlsx
       xlsxgen generate --roster 名单.csv --year 2024 --out-dir 下发/ --db 收集库.sqlite
     """
-    from xlsxgen.generate import build_workbook
+    from xlsxgen.workbook.writer import build_workbook
 
     spec = resolve_format(format_id, year)
     check_year(spec, year)
@@ -56,7 +57,8 @@ def command(year, agency, code, format_id, output, roster_path, out_dir, db, qui
 
 
 def _roster_mode(spec, year, roster_path, out_dir, db, agency, output, quiet):
-    from xlsxgen.roster import distribute, read_roster
+    from xlsxgen.collection.distribute import distribute
+    from xlsxgen.collection.roster import read_roster
 
     if agency is not None or output is not None:
         raise UsageError("按名单批量生成时不用 --agency 和 -o；单位来自名单，文件写入 --out-dir")

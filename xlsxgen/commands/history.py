@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
+from xlsxgen.collection.statuses import severity_word, status_word
 from xlsxgen.commands._common import friendly_errors
-
-_WORDS = {"accepted": "通过", "warning": "仅有警告", "invalid": "有错误", "unreadable": "无法读取", "rejected": "拒收"}
 
 
 @click.command(name="history")
@@ -22,18 +21,16 @@ def command(db, agency, year, show_findings):
     示例：
       xlsxgen history --db 收集库.sqlite --agency 130500-001
     """
-    from xlsxgen.collect import format_table
-    from xlsxgen.store import Store
+    from xlsxgen.collection.store import Store
+    from xlsxgen.textwidth import format_table
 
     with Store.open(db, create=False) as store:
         code = agency.strip()
         records = store.history(code, year)
         if not records:
-            hits = store.conn.execute(
-                "SELECT DISTINCT agency_code FROM submissions WHERE agency_name = ? AND agency_code IS NOT NULL "
-                "UNION SELECT DISTINCT code FROM agencies WHERE name = ?", (code, code)).fetchall()
+            hits = store.codes_named(code)
             if len(hits) == 1:
-                code = hits[0][0]
+                code = hits[0]
                 records = store.history(code, year)
         if not records:
             click.echo(f"收集库中没有单位 {agency} 的报送记录" + (f"（{year}年度）" if year else ""))
@@ -45,7 +42,7 @@ def command(db, agency, year, show_findings):
         click.echo(f"{name}（{code}）共 {len(records)} 次报送：")
         rows = []
         for r in records:
-            result = _WORDS.get(r.status, r.status)
+            result = status_word(r.status)
             if r.errors or r.warnings:
                 result += f"（错误{r.errors}，警告{r.warnings}）"
             rows.append(("★" if r.id in current_ids else "", r.id, r.year, r.received_at[:19].replace("T", " "),
@@ -61,8 +58,4 @@ def command(db, agency, year, show_findings):
                 click.echo(f"\n编号 {r.id}（{r.file_name}）的问题：")
                 for f in fs:
                     where = "!".join(x for x in (f.get("sheet"), f.get("cell")) if x)
-                    click.echo(f"  [{_sev(f.get('severity'))}] {where}　{f.get('message', '')}")
-
-
-def _sev(s):
-    return {"error": "错误", "warning": "警告"}.get(s, s or "")
+                    click.echo(f"  [{severity_word(f.get('severity'))}] {where}　{f.get('message', '')}")

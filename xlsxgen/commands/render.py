@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from xlsxgen.commands._common import friendly_errors, write_atomic
+from xlsxgen.commands._common import friendly_errors
+from xlsxgen.files import write_atomic
 
 
 def _infer_format(fmt, output):

@@ -26,11 +26,12 @@ def command(db, year, roster_path, show_all, out_dir, sum_name, format_id):
     示例：
       xlsxgen status --db 收集库.sqlite --year 2024
     """
-    from xlsxgen.collect import build_overview, overview_text, write_outputs
+    from xlsxgen.collection.outputs import write_outputs
+    from xlsxgen.collection.overview import build_overview, overview_text
+    from xlsxgen.collection.roster import read_roster
+    from xlsxgen.collection.store import Store
     from xlsxgen.commands.collect import outputs_text
-    from xlsxgen.formats import resolve_format
-    from xlsxgen.roster import read_roster
-    from xlsxgen.store import Store
+    from xlsxgen.spec.versions import resolve_format
 
     roster = read_roster(roster_path) if roster_path else None
     with Store.open(db, create=False) as store:

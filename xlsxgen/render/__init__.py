@@ -4,7 +4,7 @@ Pipeline: :class:`~xlsxgen.render.context.RenderContext` (figures, checks,
 sources) → the format's Jinja templates (``templates/<format>/report/*.j2``,
 wording) → the report markup (:mod:`xlsxgen.render.markup`) → one writer per
 output format (:mod:`.html`, :mod:`.docx`, :mod:`.text`). The statutory tables
-are drawn from :func:`xlsxgen.layout.build_layout`; nothing here knows a label,
+are drawn from :func:`xlsxgen.workbook.layout.build_layout`; nothing here knows a label,
 a table or a row of a particular format. See docs/render.md.
 """
 
@@ -14,7 +14,7 @@ from xlsxgen.errors import UsageError, XlsxgenError
 from xlsxgen.render import markup
 from xlsxgen.render.context import RenderContext
 from xlsxgen.render.source import LoadedSource, load_source
-from xlsxgen.render.templating import TemplateError, template_dirs
+from xlsxgen.render.templating import TemplateError, render_template, template_dirs
 
 FORMATS = ("md", "html", "docx", "txt", "pdf")
 SUFFIXES = {"md": ".md", "html": ".html", "docx": ".docx", "txt": ".txt", "pdf": ".pdf"}
@@ -72,7 +72,6 @@ def render_markup(spec, submission, previous=None, templates_dir=None, options=N
     ``options``: template switches, e.g. ``{"extra_figures": True}`` (derived figures the
     national format does not ask for, such as 纠错率; off by default).
     """
-    from xlsxgen.render.templating import render_template
 
     ctx = RenderContext(spec, submission, previous, options)
     text = render_template(template_dirs(spec, templates_dir), ctx.variables())

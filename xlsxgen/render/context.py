@@ -18,12 +18,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from xlsxgen import expr
+from xlsxgen.errors import SpecError
 from xlsxgen.numbers import Written, exact
 from xlsxgen.render import derived as derived_mod
 from xlsxgen.render import markup
 from xlsxgen.render.filters import format_number, format_percent
-from xlsxgen.rules import compile_spec, recompute_totals
+from xlsxgen.spec.rules import recompute_totals
+from xlsxgen.spec.runner import run_rules, tainted
+from xlsxgen.spec.versions import format_of
+from xlsxgen.workbook.plan import build_plan
 
 PLACEHOLDER = "【待补充：{}】"
 TABLE_PLACEHOLDER = "【待补充】"
@@ -308,13 +311,8 @@ def _missing_cells(spec, values: dict) -> set:
     Totals need not be in ``values`` (an imported workbook carries its inputs only):
     they are recomputed (:func:`_figures`); only a missing input makes them missing.
     """
-    missing = {
-        (t.key, r, c) for t in spec.tables for (r, c) in t.input_cells() if values.get((t.key, r, c)) is None
-    }
-    for tot in compile_spec(spec).totals:  # dependency order
-        if any((r.table, r.row, r.column) in missing for r in expr.refs_of(tot.node) if not r.previous):
-            missing.add(tot.cell)
-    return missing
+    return tainted(spec, {(t.key, r, c) for t in spec.tables for (r, c) in t.input_cells()
+                          if values.get((t.key, r, c)) is None})
 
 
 def _figures(spec, values: dict) -> dict:
@@ -357,11 +355,10 @@ def _already_told(sentence: str, told) -> bool:
 
 def spec_of(submission, default):
     """The format of ``submission``: ``default`` when the ids agree, else the installed format of its id."""
-    if submission.format_id in (None, "", default.id):
-        return default
-    from xlsxgen.spec import load_format
-
-    return load_format(submission.format_id)
+    found = format_of(submission.format_id, default)
+    if found is None:
+        raise SpecError(f"未知的报告格式 {submission.format_id!r}（上年数据的格式版本未安装）")
+    return found
 
 
 class RenderContext:
@@ -399,32 +396,19 @@ class RenderContext:
             self.warnings.append(message)
 
     def _check_rules(self):
-        cur, prev = self.values, self.prev_values
-        absent = _absent_cells(self.spec, self.prev_spec)
-        skipped: dict[str, None] = {}
-
-        def value_of(r):
-            return (prev if r.previous else cur).get((r.table, r.row, r.column), 0)
-
-        for inst in compile_spec(self.spec).rules:
-            if inst.cross_year and self.previous is None:
-                continue
-            if any(r.previous and (r.table, r.row, r.column) in absent for r in inst.refs):
-                skipped[inst.title] = None
-                continue
-            if any(
-                (r.table, r.row, r.column) in (self.prev_missing if r.previous else self.missing) for r in inst.refs
-            ):
-                continue  # reported as missing data instead
-            ok, left, right = inst.evaluate(value_of)
-            if ok:
-                continue
+        run = run_rules(self.spec, self.values,
+                        previous_values=self.prev_values if self.previous is not None else None,
+                        previous_spec=self.prev_spec, unreliable=self.missing,
+                        previous_unreliable=self.prev_missing)  # a rule over missing data: reported as missing
+        for res in run.failures:
+            inst = res.rule
             level = "错误" if inst.severity == "error" else "提醒"
-            self.warn(f"校验{level}：{inst.title}：{inst.message(left, right)}")
+            self.warn(f"校验{level}：{inst.title}：{inst.message(res.left, res.right)}")
             if inst.severity == "error":
                 for r in inst.refs:
                     if not r.previous:
                         self.invalid.setdefault((r.table, r.row, r.column), []).append(inst.title)
+        skipped = dict.fromkeys(inst.title for inst in run.skipped)
         if skipped:
             self.warn(
                 f"上年数据的格式为 {self.prev_spec.id}，与本年 {self.spec.id} 不同，以下跨年度校验在上年格式中"
@@ -502,8 +486,6 @@ class RenderContext:
     @staticmethod
     def _place(key, spec) -> str:
         """「sheet A1」 of a figure or narrative field in the format's workbook ('' when it has none)."""
-        from xlsxgen.plan import build_plan
-
         try:
             plan = build_plan(spec)
         except Exception:  # noqa: BLE001 - a place is a courtesy; never fail a rendering for it
@@ -590,7 +572,7 @@ class RenderContext:
     def title(self) -> str:
         agency = self.sub.agency_name or self.placeholder("单位名称", warn="缺少填报单位名称")
         year = self.sub.year if self.sub.year is not None else self.placeholder("报告年度", warn="缺少报告年度")
-        return self.spec.report_title.replace("{agency}", str(agency)).replace("{year}", str(year))
+        return self.spec.report_title_for(agency, year)
 
     def variables(self) -> dict:
         spec, sub = self.spec, self.sub

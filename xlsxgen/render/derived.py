@@ -11,7 +11,7 @@ format carries it, in ``derived:`` of ``format.yaml``)::
         per: total_processed.total          # optional: makes the figure a ratio expr/per
 
 ``expr`` and ``per`` use the expression language of the totals and rules
-(:mod:`xlsxgen.expr`), so ranges (``sum(denied_state_secret..denied_query_matter.total)``)
+(:mod:`xlsxgen.spec.expr`), so ranges (``sum(denied_state_secret..denied_query_matter.total)``)
 and cross-table references work; ``previous.`` references are not allowed.
 """
 
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from xlsxgen import expr
 from xlsxgen.errors import SpecError
+from xlsxgen.spec import expr
 
 FILE_NAME = "derived.yaml"
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -1,4 +1,4 @@
-"""A statutory table as a grid of spanning cells, from :func:`xlsxgen.layout.build_layout`.
+"""A statutory table as a grid of spanning cells, from :func:`xlsxgen.workbook.layout.build_layout`.
 
 The layout is the one the workbook uses, so the report draws the same merged
 headers the agencies filled in. Every writer (HTML, DOCX, Markdown, text) walks
@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from xlsxgen.layout import build_layout
+from xlsxgen.workbook.layout import build_layout
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 
 from xlsxgen.errors import UsageError
-from xlsxgen.spec import available_formats, load_format
+from xlsxgen.resources import format_dirs
+from xlsxgen.spec.model import available_formats, load_format
 
 
 def resolve_format(format_id: str | None, year: int | None):
@@ -29,3 +30,16 @@ def check_year(spec, year: int) -> None:
             f"年度 {year} 不是格式 {spec.id} 可用的报告年度（应在 {low}–{high} 之间）；"
             f"请检查 --year，或用 --format 选择其他格式（xlsxgen formats 可查看）"
         )
+
+
+def format_of(format_id: str | None, default=None):
+    """The installed format a piece of data says it is in (last year's data, say).
+
+    ``default`` when the id is empty or is ``default``'s own; None when no installed
+    format has that id (the caller says what it then skips).
+    """
+    if default is not None and format_id in (None, "", default.id):
+        return default
+    if not isinstance(format_id, str) or format_id not in format_dirs():
+        return None
+    return load_format(format_id)

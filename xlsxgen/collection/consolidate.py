@@ -9,7 +9,7 @@
   is written by xlsxwriter, so 10,000 agencies need no more memory than ten
   (and take about a second).
 * The sum in the official layout is the format's own workbook, generated with
-  the summed data (:func:`xlsxgen.generate.build_workbook`): it can be checked,
+  the summed data (:func:`xlsxgen.workbook.writer.build_workbook`): it can be checked,
   rendered and even sent on to the next level as a submission.
 * :func:`build_overview_workbook` is the status overview as .xlsx.
 
@@ -18,18 +18,22 @@ Everything is generic over the spec.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import re
 import tempfile
+import zipfile
 from pathlib import Path
 
 from xlsxwriter.workbook import Workbook
 
-from xlsxgen import expr
+from xlsxgen.collection.statuses import STATE_LABELS
 from xlsxgen.data import Submission, number
-from xlsxgen.rules import recompute_totals
+from xlsxgen.spec import expr
+from xlsxgen.spec.rules import recompute_totals
+from xlsxgen.textwidth import text_width
 
 FONT = "宋体"
 FIXED_COLUMNS = ("序号", "单位代码", "单位名称", "状态", "计入合计")
@@ -70,18 +74,6 @@ class Summer:
         self.agency_name = agency_name
         self.agency_code = agency_code
 
-    def add(self, sub: Submission) -> None:
-        for k in self.inputs:
-            v = sub.values.get(k)
-            if isinstance(v, (int, float)):
-                self.values[k] += v
-        for k in self.fields:
-            v = sub.narrative.get(k)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                self.narrative[k] += v
-        self.count += 1
-        self.codes.append(sub.agency_code)
-
     def add_doc(self, doc: dict) -> None:
         """Add a canonical JSON object (as stored) without building a Submission."""
         tables = doc.get("tables") or {}
@@ -114,13 +106,6 @@ class Summer:
         narrative = {k: _round(v) for k, v in self.narrative.items()}
         return Submission(self.spec.id, year=self.year, agency_name=self.agency_name, agency_code=self.agency_code,
                           values=values, narrative=narrative, contact={})
-
-
-def sum_submissions(spec, subs, *, year: int, agency_name: str = "", agency_code: str = "") -> Submission:
-    s = Summer(spec, year, agency_name, agency_code)
-    for sub in subs:
-        s.add(sub)
-    return s.result()
 
 
 def sum_store(spec, store, year: int, *, agency_name: str = "", agency_code: str = ""):
@@ -255,7 +240,6 @@ class _Frame:
 
 def _data_styles(spec, year: int, cols) -> dict[str, int]:
     """The style numbers xlsxwriter gives the agency rows' formats (a dry run of the header and sample row)."""
-    import io
 
     frame = _Frame(io.BytesIO(), spec=spec, year=year, cols=cols, options={"in_memory": True})
     frame.head()
@@ -344,7 +328,6 @@ def write_consolidated_workbook(path, *, spec, year: int, records, state_label, 
     ``records`` yields store Records (with data) in display order; ``state_label``
     maps a record to its Chinese status. Accepted ones (no errors) are summed.
     """
-    import zipfile
 
     path = Path(path)
     cols = figure_columns(spec)
@@ -417,9 +400,7 @@ def write_consolidated_workbook(path, *, spec, year: int, records, state_label, 
 
 def build_overview_workbook(overview, *, title: str) -> bytes:
     """The status overview (one row per agency, and the files not accepted) as .xlsx bytes."""
-    import io
 
-    from xlsxgen.collect import STATE_LABELS
 
     out = io.BytesIO()
     # constant memory: rows go to a temporary file as they are written (10,000 agencies are 110,000 cells)
@@ -505,7 +486,6 @@ def build_overview_workbook(overview, *, title: str) -> bytes:
 
 def _fit_row(ws, r: int, cells) -> None:
     """Give row ``r`` the height its wrapped texts need (LibreOffice and WPS do not auto-fit on open)."""
-    from xlsxgen.generate import text_width
 
     lines = max(max(1, -(-int(text_width(t) + 1) // max(int(w - 1), 1))) for t, w in cells)
     if lines > 1:

@@ -34,15 +34,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlsxgen.collection.roster import Agency, Roster
+from xlsxgen.collection.statuses import STATUSES, USABLE
 from xlsxgen.errors import XlsxgenError
-
-ACCEPTED = "accepted"  # read, no errors, no warnings
-WARNING = "warning"  # read, warnings only
-INVALID = "invalid"  # read, errors
-UNREADABLE = "unreadable"  # not a usable workbook
-REJECTED = "rejected"  # readable but not for this collection (year, agency, format)
-STATUSES = (ACCEPTED, WARNING, INVALID, UNREADABLE, REJECTED)
-USABLE = (ACCEPTED, WARNING)  # summed and used as last year's data
 
 BUSY_TIMEOUT_MS = 120_000
 
@@ -146,10 +140,6 @@ class Record:
         return json.loads(self.findings_json or "[]")
 
     @property
-    def data(self) -> dict | None:
-        return json.loads(self.data_json) if self.data_json else None
-
-    @property
     def usable(self) -> bool:
         return self.status in USABLE
 
@@ -196,6 +186,17 @@ class Store:
         except sqlite3.DatabaseError as e:
             raise StoreError(f"无法打开收集库 {p}：{_db_reason(e)}") from None
         return store
+
+    @classmethod
+    def open_readonly(cls, path) -> Store:
+        """A read-only view of an existing store (worker processes read last year's data through it)."""
+        try:
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA query_only = 1")
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"无法打开收集库 {path}：{_db_reason(e)}") from None
+        return cls(conn, str(path))
 
     def close(self) -> None:
         self.conn.close()
@@ -331,8 +332,6 @@ class Store:
 
     def roster(self, year: int):
         """The roster recorded for ``year``, or None."""
-        from xlsxgen.roster import Agency, Roster
-
         rows = self.conn.execute("SELECT code, name, parent, kind FROM agencies WHERE year = ? ORDER BY position",
                                  (year,)).fetchall()
         if not rows:
@@ -361,6 +360,20 @@ class Store:
             f"AND status IN ('accepted', 'warning') ORDER BY received_at DESC, file_mtime DESC, id DESC LIMIT 1",
             (year, agency_code)).fetchone()
         return _record(row) if row else None
+
+    def usable_data(self, year: int, agency_code: str) -> dict | None:
+        """The canonical data of the agency's latest usable submission of ``year`` (parsed), or None."""
+        row = self.conn.execute(
+            "SELECT data FROM submissions WHERE year = ? AND agency_code = ? AND status IN ('accepted','warning') "
+            "AND data IS NOT NULL ORDER BY received_at DESC, file_mtime DESC, id DESC LIMIT 1",
+            (year, agency_code)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def codes_named(self, name: str) -> list[str]:
+        """Agency codes recorded under the full name ``name`` (in submissions or rosters)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT agency_code FROM submissions WHERE agency_name = ? AND agency_code IS NOT NULL "
+            "UNION SELECT DISTINCT code FROM agencies WHERE name = ?", (name, name)).fetchall()]
 
     def get(self, submission_id: int) -> Record | None:
         row = self.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM submissions WHERE id = ?",

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 import time
 
+from xlsxgen.textwidth import display_width
+
 
 class Progress:
     def __init__(self, label: str, total: int | None = None, *, stream=None, quiet: bool = False,
@@ -75,7 +77,6 @@ class Progress:
 
     def _pad(self, line: str) -> str:
         """``line`` padded with spaces over the previous one (no terminal escape codes: works in cmd.exe)."""
-        from xlsxgen.collect import display_width
 
         w = display_width(line)
         out = line + " " * max(0, self._width - w)

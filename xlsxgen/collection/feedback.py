@@ -9,10 +9,13 @@ come from the importer and the format's rules.
 from __future__ import annotations
 
 import io
+import re
 
 from xlsxwriter.workbook import Workbook
 
 from xlsxgen import messages
+from xlsxgen.spec.rules import compile_spec
+from xlsxgen.textwidth import text_width
 
 FONT = "宋体"
 SEVERITY_ORDER = {"error": 0, "warning": 1}
@@ -20,7 +23,6 @@ SEVERITY_ORDER = {"error": 0, "warning": 1}
 
 def fix_hints(spec) -> dict[str, str]:
     """rule id / instance id -> the format's fix hint."""
-    from xlsxgen.rules import compile_spec
 
     hints: dict[str, str] = {}
     if spec is None:
@@ -82,7 +84,7 @@ def build_feedback(*, spec, year: int, agency_name: str, agency_code: str, recor
     last = len(widths) - 1
     ws.set_row(0, 30)
     ws.set_row(1, 22)
-    ws.merge_range(0, 0, 0, last, f"{year}年度政府信息公开工作年度报告统计表 校验反馈单", f_title)
+    ws.merge_range(0, 0, 0, last, f"{spec.cover_title_for(year)} 校验反馈单", f_title)
     ws.merge_range(1, 0, 1, last, f"致：{agency_name}", f_subtitle)
     info = [
         ("报送单位", agency_name),
@@ -154,7 +156,6 @@ def build_feedback(*, spec, year: int, agency_name: str, agency_code: str, recor
 
 
 def _lines(text: str, width: float) -> int:
-    from xlsxgen.generate import text_width
 
     if not text:
         return 1
@@ -162,7 +163,6 @@ def _lines(text: str, width: float) -> int:
 
 
 def _cell_sort(cell) -> tuple:
-    import re
 
     m = re.match(r"^([A-Z]+)(\d+)", str(cell or ""))
     if not m:

@@ -1,7 +1,7 @@
 """Draw a workbook plan with xlsxwriter: the locked template an agency fills in.
 
 ``build_workbook(spec, year=..., agency_name=...)`` returns the .xlsx bytes.
-Everything about the format comes from the plan (:mod:`xlsxgen.plan`); this
+Everything about the format comes from the plan (:mod:`xlsxgen.workbook.plan`); this
 module adds styles, values, cached results, validation, protection and print
 settings. The output is deterministic: the same arguments give the same bytes.
 """
@@ -15,9 +15,10 @@ from xlsxwriter.workbook import Workbook
 
 from xlsxgen import __version__, messages
 from xlsxgen.data import Submission, get_bound
-from xlsxgen.layout import a1
-from xlsxgen.plan import build_plan, metadata_rows, quote_sheet
-from xlsxgen.rules import compile_spec, recompute_totals
+from xlsxgen.spec.rules import compile_spec, recompute_totals
+from xlsxgen.textwidth import text_width
+from xlsxgen.workbook.layout import a1
+from xlsxgen.workbook.plan import build_plan, metadata_rows, quote_sheet
 
 FIXED_TIME = _dt.datetime(2000, 1, 1, 0, 0, 0)  # document properties: fixed for byte-identical output
 FONT = "宋体"
@@ -149,7 +150,7 @@ def build_workbook(
     out = io.BytesIO()
     wb = _LockedWorkbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
                                "strings_to_urls": False})
-    wb.set_properties({"title": spec.report_title.format(agency=agency_name, year=year), "author": "xlsxgen",
+    wb.set_properties({"title": spec.report_title_for(agency_name, year), "author": "xlsxgen",
                        "created": FIXED_TIME, "comments": f"{spec.id} {spec.version}"})
     wb.set_calc_mode("auto")
     st = _Styles(wb)
@@ -263,11 +264,6 @@ def build_workbook(
     wb.worksheets()[0].activate()
     wb.close()
     return out.getvalue()
-
-
-def text_width(text: str) -> float:
-    """Approximate display width in Excel column units (a CJK character is about two)."""
-    return sum(1.75 if ord(ch) > 0x2E80 else 1.0 for ch in text)
 
 
 def _set_row_heights(ws, sp) -> None:

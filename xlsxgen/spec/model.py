@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 
 from xlsxgen.errors import SpecError
 from xlsxgen.resources import format_dirs
+from xlsxgen.spec.rules import compile_definitions
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # count: integer >= 0; amount: decimal >= 0 (4 places); signed_count: integer of either sign (增/减)
@@ -154,6 +155,15 @@ class FormatSpec:
     totals: tuple[Definition, ...]
     rules: tuple[Definition, ...]
     raw: dict = field(repr=False, default_factory=dict)
+    compiled: object = field(repr=False, default=None)  # CompiledSpec: totals and rules expanded, set by the loader
+
+    def report_title_for(self, agency: str, year) -> str:
+        """The report's title for ``agency`` and ``year`` (``agency`` empty: the report's name for a year)."""
+        return self.report_title.replace("{agency}", str(agency or "")).replace("{year}", str(year))
+
+    def cover_title_for(self, year) -> str:
+        """The title of the statistics workbook for ``year``."""
+        return self.cover_title.replace("{year}", str(year))
 
     def table(self, key: str) -> TableSpec:
         for t in self.tables:
@@ -431,14 +441,17 @@ def load_spec_file(path: Path) -> FormatSpec:
         rules=_load_definitions(r, doc.get("rules"), "rules", table_keys, is_rule=True),
         raw=doc,
     )
-    # Compile every total and rule once, so that a bad expression fails at load time.
-    from xlsxgen.rules import compile_spec  # local import: rules depends on spec types
-
+    # Compile every total and rule once, so that a bad expression fails at load time; the cells
+    # that totals compute are marked as such in each table's kinds.
     try:
-        compile_spec(spec)
+        compiled = compile_definitions(spec)
     except SpecError as e:
         raise SpecError(f"格式定义 {path}：{e}") from None
-    return spec
+    computed: dict[str, dict] = {}
+    for tot in compiled.totals:
+        computed.setdefault(tot.target.table, {})[(tot.target.row, tot.target.column)] = "total"
+    tables = tuple(replace(t, kinds={**t.kinds, **computed.get(t.key, {})}) for t in spec.tables)
+    return replace(spec, tables=tables, compiled=compiled)
 
 
 @functools.cache

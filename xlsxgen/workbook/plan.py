@@ -29,16 +29,18 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from xlsxgen import expr, messages
-from xlsxgen.layout import a1, build_layout, place_checks
-from xlsxgen.rules import compile_spec
+from xlsxgen import messages
+from xlsxgen.spec import expr
+from xlsxgen.spec.rules import compile_spec
+from xlsxgen.spec.runner import rules_for
+from xlsxgen.workbook.layout import a1, build_layout, place_checks
 
 META_SHEET = "_xlsxgen"  # very hidden; the tool's own, not a format fact
 GENERATOR = "xlsxgen"
 STRUCTURAL_ROLES = ("label", "input", "total", "check", "field", "bound", "previous", "status")
 
 
-@dataclass
+@dataclass(eq=False)  # hashes by identity: indexes are keyed by the planned cell
 class PlanCell:
     sheet: str
     row: int
@@ -81,11 +83,12 @@ class SheetPlan:
         return c
 
 
-@dataclass
+@dataclass(eq=False)  # hashes by identity (built once per format: build_plan is cached)
 class WorkbookPlan:
     spec: object
     sheets: list[SheetPlan]
     with_previous: bool
+    result_cells: list[tuple[PlanCell, object]] = field(default_factory=list)  # (full check cell, its rule)
 
     @functools.cached_property
     def cells(self) -> list[PlanCell]:
@@ -175,7 +178,7 @@ def _build_plan(spec, with_previous: bool) -> WorkbookPlan:
 
     # ------------------------------------------------------------ statutory tables
     rule_list = list(compiled.rules)
-    active_rules = [(i, ru) for i, ru in enumerate(rule_list) if with_previous or not ru.cross_year]
+    active_rules = rules_for(spec, with_previous=with_previous)
     table_sheets: dict[str, SheetPlan] = {}
     for t in spec.tables:
         lay = build_layout(t)
@@ -302,9 +305,7 @@ def _build_plan(spec, with_previous: bool) -> WorkbookPlan:
 
     meta = SheetPlan(META_SHEET, "meta", widths=[20, 60])
     plans.append(meta)
-    plan = WorkbookPlan(spec, plans, with_previous)
-    plan.result_cells = result_cells  # type: ignore[attr-defined]
-    return plan
+    return WorkbookPlan(spec, plans, with_previous, result_cells)
 
 
 def _instance_title(ru) -> str:

@@ -2,7 +2,7 @@
 
 A definition with ``for_each: column`` becomes one instance per column of its
 table (``$column`` substituted), and likewise for rows. Each instance holds a
-parsed expression (see :mod:`xlsxgen.expr`), which the generator compiles to
+parsed expression (see :mod:`xlsxgen.spec.expr`), which the generator compiles to
 an Excel formula and the importer evaluates in Python.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from xlsxgen import expr
 from xlsxgen.errors import SpecError
 from xlsxgen.numbers import exact
+from xlsxgen.spec import expr
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class TotalInstance:
         return (self.target.table, self.target.row, self.target.column)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashes by identity: instances are made once per format
 class RuleInstance:
     id: str
     table: str
@@ -42,13 +42,13 @@ class RuleInstance:
     node: expr.Compare
     focus: tuple[str, str] | None = None  # (row, column) the rule is about, from its `cell:` (findings name it)
 
-    @property
-    def cross_year(self) -> bool:
-        return any(r.previous for r in expr.refs_of(self.node))
-
-    @property
+    @functools.cached_property
     def refs(self) -> list[expr.Ref]:
         return expr.refs_of(self.node)
+
+    @functools.cached_property
+    def cross_year(self) -> bool:
+        return any(r.previous for r in self.refs)
 
     @property
     def instance_id(self) -> str:
@@ -82,7 +82,7 @@ class CompiledSpec:
     def fill_totals(self):
         """``fill(values)``: every total computed into ``values`` in dependency order, in place.
 
-        The same arithmetic as :func:`xlsxgen.expr.evaluate` over each total
+        The same arithmetic as :func:`xlsxgen.spec.expr.evaluate` over each total
         (same operations in the same order, so the same floating-point
         results), compiled once per spec into one Python function: the importer
         recomputes the totals of every file it reads.
@@ -91,9 +91,9 @@ class CompiledSpec:
 
 
 def format_number(v) -> str:
-    """Numbers as the live checks print them: ``ROUND(x, PRECISION)`` as Excel's General format
-    turns it into text (``&`` concatenation), never in exponent notation."""
-    return exact(round(float(v), expr.PRECISION))
+    """Numbers as the live checks print them: ``ROUND(v, PRECISION)`` as Excel's General format turns
+    it into text (``&`` concatenation), never in exponent notation."""
+    return exact(expr.excel_round(float(v), expr.PRECISION))
 
 
 def _instances(spec, d):
@@ -134,9 +134,6 @@ def _expand_totals(spec) -> list[TotalInstance]:
             if key in found:
                 continue  # already defined by an earlier total; both agree when inputs agree
             found[key] = TotalInstance(d.id, target, node)
-    # mark the totals' cells as computed
-    for (tkey, rk, ck) in found:
-        spec.table(tkey).kinds[(rk, ck)] = "total"
     # dependency order
     ordered, state = [], {}
 
@@ -194,13 +191,17 @@ def _expand_rules(spec) -> list[RuleInstance]:
     return out
 
 
+def compile_definitions(spec) -> CompiledSpec:
+    """Expand every total and rule of ``spec`` (pure: ``spec`` is not changed).
+
+    The spec loader calls this once and keeps the result in ``FormatSpec.compiled``.
+    """
+    return CompiledSpec(tuple(_expand_totals(spec)), tuple(_expand_rules(spec)))
+
+
 def compile_spec(spec) -> CompiledSpec:
-    """Expand (once per spec object) every total and rule of ``spec``."""
-    compiled = spec.__dict__.get("_compiled")
-    if compiled is None:
-        compiled = CompiledSpec(tuple(_expand_totals(spec)), tuple(_expand_rules(spec)))
-        object.__setattr__(spec, "_compiled", compiled)  # FormatSpec is frozen
-    return compiled
+    """The expanded totals and rules of ``spec`` (compiled once, when the format was loaded)."""
+    return spec.compiled if spec.compiled is not None else compile_definitions(spec)
 
 
 def recompute_totals(spec, values: dict) -> dict:

@@ -2,7 +2,7 @@
 
 The workbook given is read for its identity (format, agency, code, year) and
 last year's figures (when it carries the last-year sheet); the output is
-:func:`xlsxgen.generate.build_workbook` of the same arguments with ``data``,
+:func:`xlsxgen.workbook.writer.build_workbook` of the same arguments with ``data``,
 so labels, formulas, protection and the cached totals and checks are exactly
 what the generator produces. The result is read back and compared with the
 data before it is returned.
@@ -13,7 +13,8 @@ from __future__ import annotations
 from importer import read_json, read_workbook, validate_result
 from importer.result import ImportResult
 from xlsxgen.data import Submission
-from xlsxgen.plan import GENERATOR
+from xlsxgen.workbook.plan import GENERATOR
+from xlsxgen.workbook.writer import build_workbook
 
 
 class FillRefused(Exception):
@@ -27,7 +28,6 @@ class FillRefused(Exception):
 
 def fill_workbook(workbook, data_json, *, json_name: str | None = None) -> tuple[bytes, ImportResult]:
     """(bytes of the filled workbook, the JSON's import result). Raises :class:`FillRefused`."""
-    from xlsxgen.generate import build_workbook
 
     wb = read_workbook(workbook)
     if wb.status == "unreadable":

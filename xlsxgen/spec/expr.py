@@ -19,8 +19,10 @@ One parsed expression is compiled two ways, so they can never disagree:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 from xlsxgen.errors import SpecError
 from xlsxgen.numbers import AMOUNT_DECIMALS
@@ -300,9 +302,23 @@ def compile_assignments(items) -> callable:
     return scope["fill"]
 
 
+def excel_round(v, digits: int = PRECISION) -> float:
+    """``ROUND(v, digits)`` as Excel and LibreOffice compute it.
+
+    Python's ``round`` rounds the exact binary value, halves to even: 1.75645
+    (stored as 1.756449999...) becomes 1.7564. The spreadsheets first take the
+    value to 15 significant digits and round halves away from zero: 1.7565.
+    Away from a half both agree, so the decimal arithmetic runs only near one.
+    """
+    scaled = abs(v) * 10**digits
+    if scaled >= 2**52 or abs(scaled - math.floor(scaled) - 0.5) > max(1e-6, scaled * 1e-13):
+        return round(v, digits)
+    return float(Decimal(f"{v:.15g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
 def compare(op: str, left, right) -> bool:
-    """The comparison as the workbook computes it: both sides rounded to PRECISION."""
-    d = round(left - right, PRECISION)
+    """The comparison as the workbook computes it: ``ROUND(left - right, PRECISION)`` against 0."""
+    d = excel_round(left - right, PRECISION)
     return {
         "==": d == 0,
         "!=": d != 0,

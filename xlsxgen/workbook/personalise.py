@@ -6,7 +6,7 @@ then for each agency replaces the placeholders in the two parts that hold
 them (``xl/sharedStrings.xml`` and ``docProps/core.xml``), recompresses just
 those, and copies every other zip entry's compressed bytes unchanged.
 
-The result is byte-identical to :func:`xlsxgen.generate.build_workbook` for
+The result is byte-identical to :func:`xlsxgen.workbook.writer.build_workbook` for
 the same arguments (the tests compare them). Where that could not hold — a
 name that collides with another string of the workbook (shared-string indices
 would change), leading/trailing spaces, control characters, an empty code —
@@ -21,7 +21,7 @@ import struct
 import zipfile
 import zlib
 
-from xlsxgen.generate import build_workbook
+from xlsxgen.workbook.writer import build_workbook
 
 _NAME = "XLSXGENAGENCYNAMEPLACEHOLDERQ7"
 _CODE = "XLSXGENAGENCYCODEPLACEHOLDERQ7"

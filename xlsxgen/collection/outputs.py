@@ -1,0 +1,182 @@
+"""What a collection run writes: status workbook, feedback files, consolidated workbook and draft, canonical JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlsxgen.collection.consolidate import build_overview_workbook, sum_store, write_consolidated_workbook
+from xlsxgen.collection.feedback import build_feedback
+from xlsxgen.collection.overview import Overview
+from xlsxgen.collection.statuses import INVALID, STATE_LABELS, STATE_OF_STATUS, USABLE
+from xlsxgen.collection.store import Store
+from xlsxgen.data import to_canonical
+from xlsxgen.errors import UsageError, XlsxgenError
+from xlsxgen.files import os_reason, safe_file_part, write_atomic
+from xlsxgen.render import SUFFIXES, render_report
+from xlsxgen.workbook.writer import build_workbook
+
+
+def prepare_out_dir(out_dir) -> Path:
+    """Create the output folder (before any work, so that a bad path fails first)."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"输出位置 {out} 是文件，不是文件夹")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"无法创建输出文件夹 {out}：{os_reason(e)}") from None
+    if not os.access(out, os.W_OK):
+        raise UsageError(f"无法写入输出文件夹 {out}：没有写权限")
+    return out
+
+
+
+@dataclass
+class Outputs:
+    overview: Path | None = None
+    feedback_dir: Path | None = None
+    feedback: list = field(default_factory=list)
+    consolidated: Path | None = None
+    official: Path | None = None
+    sum_json: Path | None = None
+    drafts: list = field(default_factory=list)
+    data_dir: Path | None = None
+    data_files: int = 0
+    summed: int = 0
+    notes: list = field(default_factory=list)
+
+
+
+FEEDBACK_PREFIX = "反馈单-"
+
+
+
+def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: str = "", sum_code: str = "",
+                  draft_formats=("docx", "md")) -> Outputs:
+    """Write the overview, feedback files, consolidated workbooks, drafts and canonical JSON to ``out_dir``."""
+
+    year = overview.year
+    out = prepare_out_dir(out_dir)
+    res = Outputs()
+    sum_name = sum_name or "各单位汇总"
+
+    # 1. the overview
+    res.overview = write_atomic(out / f"报送情况-{year}.xlsx",
+                                build_overview_workbook(overview, title=spec.report_title_for("", year) + "报送情况"))
+
+    # 2. feedback, one per agency with problems (stale ones of earlier runs are removed)
+    fb_dir = out / "反馈单"
+    fb_dir.mkdir(exist_ok=True)
+    res.feedback_dir = fb_dir
+    wanted = set()
+    for row in overview.rows:
+        if row.state not in ("invalid", "warning", "unreadable") or row.record_id is None:
+            continue
+        rec = store.get(row.record_id)
+        name = f"{FEEDBACK_PREFIX}{year}-{safe_file_part(row.code, 30)}-{safe_file_part(row.name)}.xlsx"
+        template = f"{year}-{safe_file_part(row.code, 30)}-{safe_file_part(row.name)}.xlsx"
+        data = build_feedback(spec=spec, year=year, agency_name=row.name, agency_code=row.code, record=rec,
+                              template_name=template)
+        res.feedback.append(write_atomic(fb_dir / name, data))
+        wanted.add(name)
+    _remove_stale(fb_dir, f"{FEEDBACK_PREFIX}{year}-*.xlsx", keep=wanted)
+
+    # 3. canonical JSON of every accepted submission
+    data_dir = out / "数据"
+    data_dir.mkdir(exist_ok=True)
+    res.data_dir = data_dir
+    labels = {r.code: r.label for r in overview.rows}
+    written = set()
+    for rec in store.current(year, with_data=True):
+        if rec.usable and rec.data_json:
+            name = f"{year}-{safe_file_part(rec.agency_code or '', 30)}-{safe_file_part(rec.agency_name or '')}.json"
+            _write_quick(data_dir / name, canonical_text(json.loads(rec.data_json)))
+            written.add(name)
+            res.data_files += 1
+    _remove_stale(data_dir, f"{year}-*.json", keep=written)
+
+    # 4. the consolidated workbook (streamed) and the sum in the official layout
+    res.consolidated = out / f"汇总表-{year}.xlsx"
+
+    def state_label(rec):
+        return labels.get(rec.agency_code) or STATE_LABELS.get(STATE_OF_STATUS.get(rec.status, ""), rec.status)
+
+    total, res.summed = write_consolidated_workbook(
+        res.consolidated, spec=spec, year=year, state_label=state_label, sum_name=sum_name,
+        records=(r for r in store.current(year, with_data=True) if r.status in USABLE + (INVALID,)))
+    total.agency_code = sum_code
+    if res.summed:
+        prev_total, _ = sum_store(spec, store, year - 1, agency_name=sum_name, agency_code=sum_code)
+        res.official = write_atomic(
+            out / f"汇总-{year}-{safe_file_part(sum_name)}.xlsx",
+            build_workbook(spec, year=year, agency_name=sum_name, agency_code=sum_code, data=total,
+                           previous=prev_total))
+        res.sum_json = write_atomic(out / f"汇总数据-{year}.json",
+                                    json.dumps(to_canonical(spec, total), ensure_ascii=False, indent=2) + "\n")
+        # 5. the report draft of the sum
+        for fmt in draft_formats:
+            try:
+                body, warnings = render_report(spec, total, fmt, previous=prev_total)
+            except XlsxgenError as e:
+                res.notes.append(f"汇总报告草稿（{fmt}）未生成：{e}")
+                continue
+            res.drafts.append(write_atomic(out / f"年报草稿-{safe_file_part(sum_name)}-{year}{SUFFIXES[fmt]}",
+                                           body))
+    else:
+        res.notes.append("还没有通过校验的报送，未生成汇总数据和报告草稿")
+    return res
+
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(v, ensure_ascii=False), without a new encoder per call
+
+
+
+def canonical_text(doc: dict) -> str:
+    """Canonical JSON, indented down to the table rows (one line per row): readable and fast to write."""
+    enc = _ENCODE
+
+    def block(obj: dict, depth: int, inline_at: int) -> str:
+        pad = "  " * (depth + 1)
+        items = []
+        for k, v in obj.items():
+            if isinstance(v, dict) and v and depth + 1 < inline_at:
+                items.append(f"{pad}{enc(k)}: {block(v, depth + 1, inline_at)}")
+            else:
+                items.append(f"{pad}{enc(k)}: {enc(v)}")
+        return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}" if items else "{}"
+
+    parts = []
+    for k, v in doc.items():
+        if k == "tables" and isinstance(v, dict):
+            parts.append(f"  {enc(k)}: {block(v, 1, 3)}")
+        elif isinstance(v, dict) and v:
+            parts.append(f"  {enc(k)}: {block(v, 1, 2)}")
+        else:
+            parts.append(f"  {enc(k)}: {enc(v)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+
+def _write_quick(path: Path, text: str) -> None:
+    """Write a derived file via a temporary name and a rename (no fsync: it can be regenerated)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise XlsxgenError(f"无法写入 {path}：{os_reason(e)}") from None
+
+
+
+def _remove_stale(folder: Path, pattern: str, keep: set) -> None:
+    """Delete earlier outputs (never inputs) matching ``pattern`` that this run did not write again."""
+    for old in folder.glob(pattern):
+        if old.name not in keep:
+            try:
+                old.unlink()
+            except OSError:
+                pass

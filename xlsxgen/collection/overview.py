@@ -1,0 +1,160 @@
+"""The overview of a collection: one row per roster agency (and per unattributed file), its state and first problem."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from xlsxgen.collection.statuses import (
+    INVALID,
+    REJECT_WORDS,
+    STATE_LABELS,
+    STATE_OF_STATUS,
+    UNREADABLE,
+    WARNING,
+)
+from xlsxgen.collection.store import Store
+from xlsxgen.textwidth import format_table
+
+
+@dataclass(slots=True)
+class OverviewRow:
+    position: int
+    code: str
+    name: str
+    parent: str
+    kind: str
+    state: str  # key of STATE_LABELS
+    errors: int = 0
+    warnings: int = 0
+    file_name: str = ""
+    received_at: str = ""
+    versions: int = 0
+    note: str = ""
+    record_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+
+@dataclass
+class Overview:
+    year: int
+    rows: list[OverviewRow]
+    rejected: list  # Records rejected or not attributable to an agency
+    has_roster: bool
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(r.state for r in self.rows)
+        return {k: c.get(k, 0) for k in STATE_LABELS}
+
+    @property
+    def usable_codes(self) -> list[str]:
+        return [r.code for r in self.rows if r.state in ("ok", "warning")]
+
+
+
+class _Brief(NamedTuple):
+    agency_name: str | None
+    status: str
+    errors: int
+    warnings: int
+    file_name: str
+    received_at: str
+    id: int
+    reason: str | None
+
+
+
+def build_overview(store: Store, year: int, roster=None) -> Overview:
+    """Per agency of the roster (or per agency seen, without one): its current state."""
+    if roster is None:
+        roster = store.roster(year)
+    # what the rows need of each current submission (not whole records: 10,000 agencies stay a few MB)
+    current = {r.agency_code: _Brief(r.agency_name, r.status, r.errors, r.warnings, r.file_name, r.received_at, r.id,
+                                     r.reason)
+               for r in store.current(year, with_data=False, with_findings=False)}
+    versions = store.submission_counts(year)
+    rejected = store.unattributed(year)
+    rejected_by_code: dict[str, list] = {}
+    for r in rejected:
+        if r.agency_code:
+            rejected_by_code.setdefault(r.agency_code, []).append(r)
+    rows: list[OverviewRow] = []
+    entries = [(a.code, a.name, a.parent, a.kind) for a in roster] if roster is not None else []
+    known = {e[0] for e in entries}
+    for code in sorted(c for c in current if c not in known):
+        rec = current[code]
+        entries.append((code, rec.agency_name or code, "", ""))
+    for i, (code, name, parent, kind) in enumerate(entries, 1):
+        rec = current.get(code)
+        row = OverviewRow(i, code, name, parent, kind, "missing", versions=versions.get(code, 0))
+        if rec is not None:
+            row.state = STATE_OF_STATUS.get(rec.status, "invalid")
+            row.errors, row.warnings = rec.errors, rec.warnings
+            row.file_name, row.received_at, row.record_id = rec.file_name, rec.received_at, rec.id
+            if rec.status == UNREADABLE:
+                row.note = rec.reason or ""
+            elif rec.status in (INVALID, WARNING):
+                row.note = _first_problem(store.get(rec.id))
+            if roster is not None and code not in known:
+                row.note = (row.note + "；" if row.note else "") + "不在名单中"
+        rj = rejected_by_code.get(code)
+        if rj and (rec is None or rj[-1].received_at >= rec.received_at):
+            row.note = (row.note + "；" if row.note else "") + f"有 {len(rj)} 份被拒收：{rj[-1].reason}"
+        rows.append(row)
+    return Overview(year, rows, rejected, roster is not None)
+
+
+
+def _first_problem(rec) -> str:
+    """The first (most severe) finding of a record, with its place, and how many there are."""
+    if rec is None:
+        return ""
+    fs = rec.findings
+    if not fs:
+        return ""
+    fs.sort(key=lambda f: f.get("severity") != "error")
+    f = fs[0]
+    where = "!".join(x for x in (f.get("sheet"), f.get("cell")) if x)
+    text = (f"{where} " if where else "") + (f.get("message") or "")
+    return text + (f"（共 {len(fs)} 项）" if len(fs) > 1 else "")
+
+
+
+
+def overview_text(overview: Overview, *, show_all: bool = False, limit_ok: int = 60) -> str:
+    """The overview as the terminal shows it: counts, then a table of the agencies."""
+    counts = overview.counts()
+    total = len(overview.rows)
+    lines = [f"{overview.year}年度报送情况：共 {total} 个单位　" + "　".join(
+        f"{STATE_LABELS[k]} {v}" for k, v in counts.items() if v or k in ("ok", "missing"))]
+    rows = overview.rows
+    hidden = 0
+    if not show_all and total > limit_ok:
+        shown = [r for r in rows if r.state != "ok"]
+        hidden = total - len(shown)
+        rows = shown
+    if rows:
+        table = format_table(
+            ("序号", "代码", "单位", "状态", "错误", "警告", "次数", "备注"),
+            [(r.position, r.code, r.name, r.label, r.errors or "", r.warnings or "", r.versions or "", r.note)
+             for r in rows],
+            max_widths=[5, 16, 28, 12, 4, 4, 4, 50], align=[">", "<", "<", "<", ">", ">", ">", "<"])
+        lines += ["", table]
+    if hidden:
+        lines.append(f"（另有 {hidden} 个单位已提交且通过，未逐一列出；加 --all 显示全部）")
+    if overview.rejected:
+        kinds = Counter(REJECT_WORDS.get(r.reason_code or "", "其他") for r in overview.rejected)
+        lines += ["", f"未能计入任何单位的文件 {len(overview.rejected)} 个（"
+                  + "、".join(f"{k} {v} 个" for k, v in kinds.most_common()) + "）："]
+        for rec in overview.rejected[:10]:
+            lines.append(f"  {rec.path or rec.file_name}：{rec.reason or '无法识别单位'}")
+        if len(overview.rejected) > 10:
+            lines.append(f"  ……其余 {len(overview.rejected) - 10} 个见报送情况表的“未接收的文件”")
+    if not overview.has_roster:
+        lines.append("（未提供名单：无法列出未提交的单位；用 --roster 指定名单）")
+    return "\n".join(lines)

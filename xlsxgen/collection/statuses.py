@@ -1,0 +1,48 @@
+"""Submission statuses and their words: one vocabulary, shown the same everywhere.
+
+Two sets of values, each with its Chinese words here and nowhere else:
+
+- the **status of a submission** (one received file), decided by the importer and the roster:
+  ``accepted`` (read, no problem), ``warning``, ``invalid`` (errors), ``unreadable``, ``rejected``
+  (readable, but not for this collection);
+- the **state of an agency** in a collection (its current submission, or none): ``ok``, ``warning``,
+  ``invalid``, ``unreadable``, ``missing``.
+"""
+
+from __future__ import annotations
+
+from xlsxgen import messages
+
+ACCEPTED = "accepted"  # read, no errors, no warnings
+WARNING = "warning"  # read, warnings only
+INVALID = "invalid"  # read, errors
+UNREADABLE = "unreadable"  # not a usable workbook
+REJECTED = "rejected"  # readable but not for this collection (year, agency, format)
+STATUSES = (ACCEPTED, WARNING, INVALID, UNREADABLE, REJECTED)
+USABLE = (ACCEPTED, WARNING)  # summed and used as last year's data
+
+# the words of a submission's status (history, collect summary)
+STATUS_WORDS = {ACCEPTED: "通过", WARNING: "仅有警告", INVALID: "有错误", UNREADABLE: "无法读取", REJECTED: "拒收"}
+
+# an agency's state in a collection, in display order
+STATE_LABELS = {
+    "ok": "已提交且通过",
+    "warning": "仅有警告",
+    "invalid": "有错误",
+    "unreadable": "无法读取",
+    "missing": "未提交",
+}
+STATE_OF_STATUS = {ACCEPTED: "ok", WARNING: "warning", INVALID: "invalid", UNREADABLE: "unreadable"}
+
+# why a file was rejected (reason codes recorded by the intake)
+REJECT_WORDS = {"wrong_year": "年度不符", "wrong_format": "格式版本不符", "unknown_agency": "不在名单中",
+                "unreadable": "无法读取且无法识别单位"}
+
+
+
+def status_word(status: str) -> str:
+    return STATUS_WORDS.get(status, status)
+
+
+def severity_word(severity: str | None) -> str:
+    return messages.SEVERITY.get(severity or "", severity or "")
