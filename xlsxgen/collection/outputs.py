@@ -15,7 +15,8 @@ from xlsxgen.collection.store import Store
 from xlsxgen.data import to_canonical
 from xlsxgen.errors import UsageError, XlsxgenError
 from xlsxgen.files import os_reason, safe_file_part, write_atomic
-from xlsxgen.render import SUFFIXES, render_report
+from xlsxgen.render import SUFFIXES
+from xlsxgen.render.compilation import render_consolidated
 from xlsxgen.workbook.writer import build_workbook
 
 
@@ -104,9 +105,17 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
     def state_label(rec):
         return labels.get(rec.agency_code) or STATE_LABELS.get(STATE_OF_STATUS.get(rec.status, ""), rec.status)
 
+    names = {r.code: r.name for r in overview.rows}  # the roster's names
+
+    def agency_texts():  # (code, name, narrative) of the usable submissions, in roster order
+        for r in store.current(year, with_data=True, with_findings=False):
+            if r.usable and r.data_json:
+                yield r.agency_code, names.get(r.agency_code) or r.agency_name, json.loads(r.data_json).get("narrative")
+
     total, res.summed = write_consolidated_workbook(
         res.consolidated, spec=spec, year=year, state_label=state_label, sum_name=sum_name,
-        records=(r for r in store.current(year, with_data=True) if r.status in USABLE + (INVALID,)))
+        records=(r for r in store.current(year, with_data=True) if r.status in USABLE + (INVALID,)),
+        texts=agency_texts())
     total.agency_code = sum_code
     if res.summed:
         prev_total, _ = sum_store(spec, store, year - 1, agency_name=sum_name, agency_code=sum_code)
@@ -119,7 +128,8 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
         # 5. the report draft of the sum
         for fmt in draft_formats:
             try:
-                body, warnings = render_report(spec, total, fmt, previous=prev_total)
+                body, warnings = render_consolidated(spec, total, [(n, nar) for _, n, nar in agency_texts()], fmt,
+                                                     previous=prev_total)
             except XlsxgenError as e:
                 res.notes.append(f"汇总报告草稿（{fmt}）未生成：{e}")
                 continue

@@ -66,14 +66,16 @@ def missing_parts(blocks, ctx) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def render_markup(spec, submission, previous=None, templates_dir=None, options=None) -> tuple[list, RenderContext]:
+def render_markup(spec, submission, previous=None, templates_dir=None, options=None,
+                  compilation=None) -> tuple[list, RenderContext]:
     """Render the templates to report blocks; returns (blocks, context).
 
     ``options``: template switches, e.g. ``{"extra_figures": True}`` (derived figures the
-    national format does not ask for, such as 纠错率; off by default).
+    national format does not ask for, such as 纠错率; off by default). ``compilation``: the agencies'
+    texts for the office's consolidated report (:class:`xlsxgen.render.compilation.Compilation`).
     """
 
-    ctx = RenderContext(spec, submission, previous, options)
+    ctx = RenderContext(spec, submission, previous, options, compilation)
     text = render_template(template_dirs(spec, templates_dir), ctx.variables())
     blocks = markup.parse(text)
     known = {t.key for t in spec.tables}
@@ -84,7 +86,7 @@ def render_markup(spec, submission, previous=None, templates_dir=None, options=N
 
 
 def render_report(spec, submission, fmt: str, previous=None, templates_dir=None, *, final: bool = False,
-                  options=None) -> tuple[bytes | str, list[str]]:
+                  options=None, compilation=None) -> tuple[bytes | str, list[str]]:
     """The report draft of ``submission`` as ``fmt`` (md, html, docx, txt, pdf) and the warnings.
 
     ``previous`` is last year's Submission (for 同比 sentences and cross-year checks);
@@ -101,7 +103,7 @@ def render_report(spec, submission, fmt: str, previous=None, templates_dir=None,
 
         pdf.find_soffice()  # before any work: say how to install LibreOffice
         final = True
-    blocks, ctx = render_markup(spec, submission, previous, templates_dir, options)
+    blocks, ctx = render_markup(spec, submission, previous, templates_dir, options, compilation)
     if final:
         parts = missing_parts(blocks, ctx)
         if parts:

@@ -364,9 +364,10 @@ def spec_of(submission, default):
 class RenderContext:
     """Everything one rendering needs; collects warnings and the sources of generated sentences."""
 
-    def __init__(self, spec, submission, previous=None, options=None):
+    def __init__(self, spec, submission, previous=None, options=None, compilation=None):
         self.spec = spec
         self.options = dict(options or {})
+        self.compilation = compilation  # the agencies' texts (the office's consolidated report), or None
         self.sub = submission
         self.previous = previous
         self.warnings: list[str] = []
@@ -601,4 +602,6 @@ class RenderContext:
             # derived figures the national format does not ask for (纠错率, 占比): off unless an option
             # (render --extra-figures) or the template ({% set extra_figures = true %}) turns them on
             "extra_figures": bool(self.options.get("extra_figures", False)),
+            # the office's consolidated report: the agencies' texts per narrative item (None for one agency)
+            "compilation": self.compilation,
         }
