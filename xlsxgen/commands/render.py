@@ -1,4 +1,5 @@
-"""``xlsxgen render``: the draft annual report of one submission (md, html, docx, txt)."""
+"""``xlsxgen render``: the draft annual report of one submission (md, html, docx, txt, pdf), or of
+every agency of a collection store at once (``--db DB --year Y --all``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import click
 
 from xlsxgen.commands._common import friendly_errors
+from xlsxgen.errors import UsageError
 from xlsxgen.files import write_atomic
 
 
@@ -25,7 +27,7 @@ def _infer_format(fmt, output):
 
 
 @click.command(name="render")
-@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option(
     "-f",
     "--format",
@@ -66,8 +68,15 @@ def _infer_format(fmt, output):
     default=False,
     help="同时写出国家格式未要求的派生指标（如纠错率、占比），默认不写",
 )
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="收集库文件：与 --year、--all 一起为每个单位生成草稿")
+@click.option("--year", type=int, default=None, help="报告年度（与 --db 一起使用）")
+@click.option("--all", "all_agencies", is_flag=True, default=False,
+              help="为收集库中该年度每个单位生成草稿（使用通过校验或仅有警告的报送），并生成目录页")
+@click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="--all 的输出文件夹（默认：当前文件夹下的“报告草稿-年度”）")
 @friendly_errors
-def command(source, fmt, output, previous, templates_dir, final, extra_figures):
+def command(source, fmt, output, previous, templates_dir, final, extra_figures, db, year, all_agencies, out_dir):
     """生成年度报告草稿。SOURCE 为规范 JSON 或填报工作簿。
 
     \b
@@ -78,9 +87,20 @@ def command(source, fmt, output, previous, templates_dir, final, extra_figures):
     例：xlsxgen render 邢台市政府办.json --format docx -o 年报草稿.docx
         xlsxgen render 本年.json --previous 上年.json -o 年报草稿.html
         xlsxgen render 本年.json --final --format pdf -o 年报.pdf
+        xlsxgen render --db 收集库.sqlite --year 2024 --all --format docx --out-dir 草稿/
     """
     from xlsxgen.render import load_source, render_report
 
+    if all_agencies or db is not None:
+        if source is not None or output is not None or previous is not None:
+            raise UsageError("--all 为收集库中的每个单位生成草稿，不能同时指定 SOURCE、-o 或 --previous（上年数据取自收集库）")
+        if not (all_agencies and db is not None and year is not None):
+            raise UsageError("为每个单位生成草稿需要同时指定 --db、--year 和 --all，例如：xlsxgen render --db 收集库.sqlite "
+                             "--year 2024 --all --format docx")
+        _render_all(db, year, fmt or "docx", out_dir, templates_dir, final, extra_figures)
+        return
+    if source is None:
+        raise UsageError("请指定 SOURCE（规范 JSON 或填报工作簿），或用 --db、--year、--all 为每个单位生成草稿")
     fmt = _infer_format(fmt, output)
     loaded = load_source(source)
     prev_sub = None
@@ -109,3 +129,57 @@ def command(source, fmt, output, previous, templates_dir, final, extra_figures):
         click.echo(f"已生成：{output}", err=True)
     for w in warnings:
         click.echo(f"提示：{w}", err=True)
+
+
+def _render_all(db, year, fmt, out_dir, templates_dir, final, extra_figures):
+    """Every agency's draft from the store (current usable submission, else its latest accepted one)."""
+    import json
+
+    from xlsxgen.collection.outputs import prepare_out_dir
+    from xlsxgen.collection.overview import build_overview
+    from xlsxgen.collection.store import Store
+    from xlsxgen.data import from_canonical_trusted
+    from xlsxgen.errors import SpecError
+    from xlsxgen.numbers import Written
+    from xlsxgen.render.compilation import AgencyDraft, render_every_agency
+    from xlsxgen.spec import load_format
+
+    out = prepare_out_dir(out_dir if out_dir is not None else Path(f"报告草稿-{year}"))
+
+    def submission_of(rec):
+        doc = json.loads(rec.data_json, parse_float=Written)
+        try:
+            spec = load_format(doc.get("format") or "")
+        except SpecError:
+            return None, None
+        return spec, from_canonical_trusted(spec, doc)
+
+    items = []
+    with Store.open(db, create=False) as store:
+        overview = build_overview(store, year)
+        current = {r.agency_code: r for r in store.current(year, with_data=True, with_findings=False)}
+        for row in overview.rows:
+            it = AgencyDraft(row.code, row.name, row.label)
+            rec = current.get(row.code)
+            if rec is None or not (rec.usable and rec.data_json):
+                rec = store.latest_usable(year, row.code) if row.code else None
+                if rec is not None:
+                    it.status = f"{row.label}（使用此前通过校验的报送 {rec.file_name}）"
+            if rec is not None and rec.data_json:
+                it.spec, it.submission = submission_of(rec)
+                prev = store.latest_usable(year - 1, row.code) if row.code else None
+                if prev is not None and prev.data_json and it.submission is not None:
+                    _, it.previous = submission_of(prev)
+            items.append(it)
+    if not any(it.submission is not None for it in items):
+        raise UsageError(f"收集库 {db} 中没有 {year} 年度通过校验的报送，未生成草稿")
+    index = render_every_agency(items, fmt, out, year=year, title=f"{year}年度各单位年度报告草稿目录",
+                                templates_dir=templates_dir, final=final, options={"extra_figures": extra_figures})
+    done = [it for it in items if it.file is not None]
+    click.echo(f"已生成 {len(done)} 份草稿：{out}", err=True)
+    click.echo(f"目录：{index}", err=True)
+    for it in items:
+        if it.error:
+            click.echo(f"提示：{it.name}：未生成：{it.error.splitlines()[0]}", err=True)
+        elif it.submission is None:
+            click.echo(f"提示：{it.name}：{it.status}，没有可用的报送，未生成草稿", err=True)

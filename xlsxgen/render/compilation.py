@@ -211,7 +211,7 @@ def index_html(items, *, title: str) -> str:
         elif it.error:
             link = "未生成：" + escape(it.error.splitlines()[0])
         else:
-            link = "—"
+            link = "没有可用的报送，未生成"
         todo = sum(1 for w in it.warnings if "待补充" in w)
         rows.append(
             f"<tr><td>{i}</td><td>{escape(it.code or '')}</td><th scope=\"row\">{escape(it.name or '')}</th>"
