@@ -339,3 +339,66 @@ def test_html_page_is_valid_accessible_and_printable(tmp_path, src, final):
     # merged official headers
     assert any(int(c.get("colspan", 1)) > 1 for t in tables for c in t.iter("th"))
     assert any(int(c.get("rowspan", 1)) > 1 for t in tables for c in t.iter("th"))
+
+
+# ---------------------------------------------------------------------------- the pages, looked at (GB/T 9704)
+
+MM = 72 / 25.4  # points per millimetre
+
+
+def _words(pdf: Path, page: int) -> list[tuple[float, float, float, float, str]]:
+    out = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                         capture_output=True, text=True, timeout=60).stdout
+    return [(float(a), float(b), float(c), float(d), html_unescape(t)) for a, b, c, d, t in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', out)]
+
+
+def html_unescape(s: str) -> str:
+    from html import unescape
+
+    return unescape(s)
+
+
+def _lines(words):
+    """Words grouped into text lines (same baseline), top to bottom."""
+    lines: dict[int, list] = {}
+    for w in words:
+        lines.setdefault(round(w[3]), []).append(w)
+    return [sorted(v) for _, v in sorted(lines.items())]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftoppm") is None
+                    or shutil.which("pdftotext") is None, reason="LibreOffice and poppler-utils needed")
+def test_final_pages_follow_gb_t_9704(tmp_path):
+    """DOCX → PDF (LibreOffice) → PNG: A4, margins 37/28/35/26 mm, 22 lines of 28 characters,
+    page numbers 「— n —」. The PNGs are kept in tmp_path (and in $XLSXGEN_ARTIFACTS when set)."""
+    docx = tmp_path / "final.docx"
+    assert run("render", SEED, "--final", "-o", docx).returncode == 0
+    r = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(docx)],
+                       capture_output=True, timeout=240)
+    pdf = tmp_path / "final.pdf"
+    assert pdf.is_file(), r.stderr
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    w, h = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups())
+    assert abs(w - 210 * MM) < 1 and abs(h - 297 * MM) < 1  # A4
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
+    pngs = sorted(tmp_path.glob("page-*.png"))
+    assert len(pngs) == pages and all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
+    if os.environ.get("XLSXGEN_ARTIFACTS"):
+        dest = Path(os.environ["XLSXGEN_ARTIFACTS"])
+        dest.mkdir(parents=True, exist_ok=True)
+        for p in pngs:
+            shutil.copy(p, dest / p.name)
+    # page 2 is body text only: 22 lines, full lines of 28 characters, inside the margins
+    lines = _lines(_words(pdf, 2))
+    footer = [ln for ln in lines if ln[0][1] > h - 35 * MM]
+    body = [ln for ln in lines if ln[0][1] <= h - 35 * MM]
+    assert len(body) == 22
+    assert "".join(x[4] for x in footer[0]).replace(" ", "") == "—2—"
+    assert min(x[0] for ln in body for x in ln) == pytest.approx(28 * MM, abs=2)  # left 28 mm
+    assert max(x[2] for ln in body for x in ln) <= w - 26 * MM + 2  # right 26 mm
+    assert body[0][0][1] >= 37 * MM - 1 and body[-1][0][3] <= h - 35 * MM + 1  # top 37, bottom 35 mm
+    chars = ["".join(x[4] for x in ln) for ln in body]
+    cjk_only = [c for c in chars if re.fullmatch(r"[\u3000-\u9fff\uff00-\uffef“”]+", c)]
+    assert cjk_only and max(len(c) for c in cjk_only) == 28
