@@ -46,8 +46,18 @@ Render group: the report draft of one agency, HTML and DOCX (absolute targets).
 Collect: ``xlsxgen collect`` (a subprocess, all cores) over N workbooks with a
 roster of N agencies and ``--out-dir`` (overview, consolidated workbook, sum in
 the official layout, drafts, N canonical JSON files): wall time, the import part
-of it (as collect reports it), and the peak resident memory of the whole
-process tree (parent and pool workers, sampled from /proc every 50 ms).
+of it (as collect reports it), wall time per file as a ratio to the read floor
+of this run (``× floor``: one core's floor against the whole machine's collect;
+targets of issue 13: ≤ 1.0× on SQLite, ≤ 1.3× on PostgreSQL), and the peak
+resident memory of the whole process tree (parent and pool workers, sampled from
+/proc every 50 ms). On SQLite, and on PostgreSQL when a server is given
+(``--pg URL``, or the ``XLSXGEN_TEST_PG`` that ``.ci/with-postgres`` sets): each
+run in a fresh schema of that database.
+
+Store: recording N submissions (the seed's canonical JSON as data, in the batches
+collect writes) and reading them back (``Store.current(with_data=True)``,
+streamed), plus N ``Store.has`` lookups (what each worker asks per file), on
+SQLite and PostgreSQL: µs per row, and the peak Python heap of the read-back.
 """
 
 from __future__ import annotations
@@ -89,7 +99,8 @@ PLAN = build_plan(SPEC)
 VALUES = recompute_totals(SPEC, dict(SEED.values))
 
 HEADERS = ("group", "contender", "median ms", "min–max ms", "× floor", "peak KiB", "target")
-COLLECT_HEADERS = ("collect N", "wall s", "import s", "outputs s", "ms/file", "files/s", "peak RSS MB", "exit")
+COLLECT_HEADERS = ("db", "collect N", "wall s", "import s", "outputs s", "ms/file", "× floor", "peak RSS MB", "exit")
+STORE_HEADERS = ("db", "store N", "record µs/row", "read µs/row", "has µs", "read peak KiB")
 
 
 # --------------------------------------------------------------------------- write contenders
@@ -378,7 +389,111 @@ def _make_pool(folder: Path, n: int) -> list[tuple[str, str, Path]]:
     return files
 
 
-def collect_scaling(sizes: list[int]) -> list[tuple]:
+# --------------------------------------------------------------------------- databases
+class _PgSchema:
+    """A fresh schema in the PostgreSQL database ``url`` (dropped afterwards); the URL that selects it."""
+
+    def __init__(self, url: str):
+        import uuid
+
+        self.url, self.name = url, "bench_" + uuid.uuid4().hex[:12]
+
+    def _libpq(self):
+        return self.url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    def __enter__(self) -> str:
+        import psycopg
+
+        with psycopg.connect(self._libpq(), autocommit=True) as c:
+            c.execute(f"CREATE SCHEMA {self.name}")
+        return self.url + ("&" if "?" in self.url else "?") + f"options=-csearch_path%3D{self.name}"
+
+    def __exit__(self, *exc):
+        import psycopg
+
+        with psycopg.connect(self._libpq(), autocommit=True) as c:
+            c.execute(f"DROP SCHEMA {self.name} CASCADE")
+
+
+class _Db:
+    """Where a run's store goes: ``sqlite`` (a file in ``folder``) or ``postgresql`` (a fresh schema)."""
+
+    def __init__(self, kind: str, folder: Path, pg_url: str | None):
+        self.kind, self.folder, self.pg_url, self._schema = kind, folder, pg_url, None
+
+    def __enter__(self) -> str:
+        if self.kind == "sqlite":
+            return str(self.folder / "c.sqlite")
+        self._schema = _PgSchema(self.pg_url)
+        return self._schema.__enter__()
+
+    def __exit__(self, *exc):
+        if self._schema is not None:
+            self._schema.__exit__(*exc)
+
+
+def _store_rows(n: int, batch_of: int = 200):
+    from xlsxgen.data import to_canonical
+
+    data = json.dumps(to_canonical(SPEC, SEED), ensure_ascii=False, separators=(",", ":"))
+    now = "2025-01-10T10:00:00.000000+08:00"
+    batch = []
+    for i in range(n):
+        batch.append(dict(sha256=f"{i:064x}", year=SEED.year, file_name=f"B{i:05d}.xlsx", path=f"B{i:05d}.xlsx",
+                          size=30000, file_mtime=now, received_at=now, agency_code=f"B{i:05d}",
+                          agency_name=f"基准测试单位{i:05d}", data_year=SEED.year, format_id=SPEC.id,
+                          status="accepted", reason_code=None, reason=None, checked_status="accepted", errors=0,
+                          warnings=0, findings="[]", data=data, run_id=None))
+        if len(batch) == batch_of:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def store_roundtrip(kinds: list[str], n: int, pg_url: str | None) -> list[tuple]:
+    """Record N submissions, read them back (streamed, with data), and N has() lookups, per database."""
+    from xlsxgen.collection.roster import Agency, Roster
+    from xlsxgen.collection.store import Store
+
+    rows = []
+    roster = Roster([Agency(f"B{i:05d}", f"基准测试单位{i:05d}") for i in range(n)])
+    for kind in kinds:
+        tmp = Path(tempfile.mkdtemp(prefix="xlsxgen-bench-store-"))
+        try:
+            with _Db(kind, tmp, pg_url) as db, Store.open(db) as st:
+                st.save_roster(SEED.year, roster)
+                t = time.perf_counter()
+                for batch in _store_rows(n):
+                    st.add_submissions(batch)
+                record = time.perf_counter() - t
+                t = time.perf_counter()
+                got = sum(1 for r in st.current(SEED.year, with_data=True) if r.data_json)
+                read = time.perf_counter() - t
+                assert got == n, (got, n)
+                t = time.perf_counter()
+                for i in range(n):
+                    st.has(SEED.year, f"{i:064x}")
+                has = time.perf_counter() - t
+                gc.collect()
+                tracemalloc.start()
+                sum(1 for _r in st.current(SEED.year, with_data=True))
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+            rows.append((kind, n, record / n * 1e6, read / n * 1e6, has / n * 1e6, peak / 1024))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return rows
+
+
+def print_store(rows):
+    h = STORE_HEADERS
+    print(f"{h[0]:<10} {h[1]:>7} {h[2]:>13} {h[3]:>11} {h[4]:>7} {h[5]:>13}")
+    for kind, n, rec, read, has, peak in rows:
+        print(f"{kind:<10} {n:>7} {rec:>13.1f} {read:>11.1f} {has:>7.1f} {peak:>13.0f}")
+
+
+def collect_scaling(sizes: list[int], kinds=("sqlite",), pg_url: str | None = None) -> list[tuple]:
     """Wall time, import time and peak RSS of `xlsxgen collect` (with outputs) over N distinct filled workbooks."""
     rows = []
     tmp = Path(tempfile.mkdtemp(prefix="xlsxgen-bench-"))
@@ -388,44 +503,49 @@ def collect_scaling(sizes: list[int]) -> list[tuple]:
         pool_dir.mkdir()
         pool = _make_pool(pool_dir, max(sizes))
         for n in sizes:
-            run = tmp / f"run-{n}"
-            inbox = run / "inbox"
-            inbox.mkdir(parents=True)
-            roster = ["代码,名称"]
-            for code, name, path in pool[:n]:
-                try:
-                    os.link(path, inbox / path.name)
-                except OSError:
-                    shutil.copyfile(path, inbox / path.name)
-                roster.append(f"{code},{name}")
-            (run / "roster.csv").write_text("\n".join(roster) + "\n", encoding="utf-8")
-            cmd = [sys.executable, "-m", "xlsxgen.cli", "collect", str(inbox), "--db", str(run / "c.sqlite"),
-                   "--year", str(SEED.year), "--roster", str(run / "roster.csv"), "--out-dir", str(run / "out"),
-                   "--quiet"]
-            wall, rc, peak, output = _run_measured(cmd, env)
-            m = re.search(r"用时 ([\d.]+) 秒", output)
-            imported = float(m.group(1)) if m else float("nan")
-            if rc:
-                print(output[-2000:], file=sys.stderr)
-            rows.append((n, wall, imported, rc, peak))
-            shutil.rmtree(run, ignore_errors=True)
+            for kind in kinds:
+                run = tmp / f"run-{kind}-{n}"
+                inbox = run / "inbox"
+                inbox.mkdir(parents=True)
+                roster = ["代码,名称"]
+                for code, name, path in pool[:n]:
+                    try:
+                        os.link(path, inbox / path.name)
+                    except OSError:
+                        shutil.copyfile(path, inbox / path.name)
+                    roster.append(f"{code},{name}")
+                (run / "roster.csv").write_text("\n".join(roster) + "\n", encoding="utf-8")
+                with _Db(kind, run, pg_url) as db:
+                    cmd = [sys.executable, "-m", "xlsxgen.cli", "collect", str(inbox), "--db", db,
+                           "--year", str(SEED.year), "--roster", str(run / "roster.csv"), "--out-dir",
+                           str(run / "out"), "--quiet"]
+                    wall, rc, peak, output = _run_measured(cmd, env)
+                m = re.search(r"用时 ([\d.]+) 秒", output)
+                imported = float(m.group(1)) if m else float("nan")
+                if rc:
+                    print(output[-2000:], file=sys.stderr)
+                rows.append((kind, n, wall, imported, rc, peak))
+                shutil.rmtree(run, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return rows
 
 
-def print_collect(rows):
+def print_collect(rows, floor_s: float):
     h = COLLECT_HEADERS
-    print(f"{h[0]:>9} {h[1]:>7} {h[2]:>8} {h[3]:>9} {h[4]:>7} {h[5]:>7} {h[6]:>11} {h[7]:>4}")
-    for n, wall, imported, rc, peak in rows:
-        print(f"{n:>9} {wall:>7.2f} {imported:>8.1f} {wall - imported:>9.1f} {wall / n * 1000:>7.2f} "
-              f"{n / wall:>7.0f} {peak / 1024:>11.0f} {rc:>4}")
-    if len(rows) > 1:
-        first = rows[0]
-        growth = "; ".join(f"{n / first[0]:.0f}× files → {wall / first[1]:.1f}× time, "
-                          f"{(peak / first[4]) if first[4] else float('nan'):.2f}× peak memory"
-                          for n, wall, _i, _rc, peak in rows[1:])
-        print(f"growth from {first[0]} files: {growth}")
+    print(f"{h[0]:<10} {h[1]:>9} {h[2]:>7} {h[3]:>8} {h[4]:>9} {h[5]:>7} {h[6]:>7} {h[7]:>11} {h[8]:>4}")
+    for kind, n, wall, imported, rc, peak in rows:
+        print(f"{kind:<10} {n:>9} {wall:>7.2f} {imported:>8.1f} {wall - imported:>9.1f} {wall / n * 1000:>7.2f} "
+              f"{wall / n / floor_s:>6.2f}× {peak / 1024:>11.0f} {rc:>4}")
+    print(f"(× floor: wall time per file over the single-core read floor of this run, {floor_s * 1000:.2f} ms)")
+    for kind in dict.fromkeys(r[0] for r in rows):
+        mine = [r for r in rows if r[0] == kind]
+        if len(mine) > 1:
+            first = mine[0]
+            growth = "; ".join(f"{n / first[1]:.0f}× files → {wall / first[2]:.1f}× time, "
+                              f"{(peak / first[5]) if first[5] else float('nan'):.2f}× peak memory"
+                              for _k, n, wall, _i, _rc, peak in mine[1:])
+            print(f"growth from {first[1]} files ({kind}): {growth}")
 
 
 def print_targets(rows, collect_rows):
@@ -453,12 +573,16 @@ def print_targets(rows, collect_rows):
     if ("render", "render html") in by:
         check("render html", by[("render", "render html")][0] * 1000, 10, " ms")
         check("render docx", by[("render", "render docx")][0] * 1000, 100, " ms")
-    for n, wall, _i, _rc, peak in collect_rows:
+    floor_s = by.get(("read", "zipfile+expat, data sheets (floor)"), (None,))[0]
+    for kind, n, wall, _i, _rc, peak in collect_rows:
         if n >= 10_000:
-            check(f"collect {n} wall", wall, 30, " s")
-            check(f"collect {n} peak RSS (process tree)", peak / 1024, 200, " MB")
+            check(f"collect {n} wall ({kind})", wall, 30, " s")
+            check(f"collect {n} peak RSS (process tree, {kind})", peak / 1024, 200, " MB")
+        if n >= 1000 and floor_s:
+            check(f"collect {n} per file vs read floor ({kind}, issue 13)", wall / n / floor_s,
+                  1.0 if kind == "sqlite" else 1.3, "×")
     if lines:
-        print("targets (issue 6):")
+        print("targets (issue 6, issue 13):")
         print("\n".join(lines))
 
 
@@ -467,9 +591,15 @@ def main():
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--sizes", default="100,1000", help="collect sizes, comma separated (e.g. 100,1000,10000)")
     ap.add_argument("--quick", action="store_true", help="3 repeats, collect of 20 files: keeps the script working")
+    ap.add_argument("--pg", default=os.environ.get("XLSXGEN_BENCH_PG") or os.environ.get("XLSXGEN_TEST_PG"),
+                    help="PostgreSQL database for the store and collect runs (postgresql+psycopg://…; "
+                         "default $XLSXGEN_BENCH_PG or $XLSXGEN_TEST_PG; without it, SQLite only)")
+    ap.add_argument("--store-n", type=int, default=10_000, help="submissions recorded and read back (store group)")
     args = ap.parse_args()
     repeat = 3 if args.quick else args.repeat
     sizes = [20] if args.quick else [int(s) for s in args.sizes.split(",") if s]
+    kinds = ["sqlite"] + (["postgresql"] if args.pg else [])
+    store_n = 200 if args.quick else args.store_n
 
     write = [("xlsxwriter values+formulas (floor)", write_floor, ""),
              ("xlsxgen full generation", write_ours_full, ""),
@@ -494,11 +624,14 @@ def main():
     rows = measure(groups, repeat)
     print_table(rows)
     print()
-    collect_rows = collect_scaling(sizes)
-    print_collect(collect_rows)
+    print_store(store_roundtrip(kinds, store_n, args.pg))
+    print()
+    collect_rows = collect_scaling(sizes, kinds, args.pg)
+    floor_s = next(r[2] for r in rows if r[1] == "zipfile+expat, data sheets (floor)")
+    print_collect(collect_rows, floor_s)
     print()
     print_targets(rows, collect_rows)
-    if any(r[3] for r in collect_rows):
+    if any(r[4] for r in collect_rows):
         sys.exit(1)
 
 

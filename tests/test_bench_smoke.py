@@ -18,7 +18,7 @@ def test_bench_quick_runs_and_prints_the_tables():
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     out = r.stdout
     for header in ("group", "contender", "median ms", "min–max ms", "× floor", "peak KiB",
-                   "collect N", "wall s", "peak RSS MB", "targets (issue 6):"):
+                   "collect N", "wall s", "peak RSS MB", "× floor", "store N", "record µs/row", "targets (issue 6, issue 13):"):
         assert header in out, header
     for contender in ("(floor)", "xlsxgen full generation", "xlsxgen roster (personalised)",
                       "xlsxgen import+validate, all checks", "openpyxl read_only (peer)", "render docx"):

@@ -109,10 +109,13 @@ class Summer:
                           values=values, narrative=narrative, contact={})
 
 
-def sum_store(spec, store, year: int, *, agency_name: str = "", agency_code: str = ""):
-    """The sum over the current accepted submissions of ``year`` in ``store`` (None if there are none)."""
+def sum_store(spec, store, year: int, *, agency_name: str = "", agency_code: str = "", reviewed: bool = False):
+    """The sum over the current usable submissions of ``year`` in ``store`` (None if there are none).
+
+    ``reviewed``: over the submissions accepted in review instead.
+    """
     s = Summer(spec, year, agency_name, agency_code)
-    for rec in store.current(year, with_data=True):
+    for rec in store.current(year, with_data=True, reviewed=reviewed):
         if rec.usable and rec.data_json:
             doc = json.loads(rec.data_json)
             if doc.get("format") == spec.id:
@@ -453,8 +456,9 @@ def build_overview_workbook(overview, *, title: str) -> bytes:
         ws.write_number(r, 7, row.versions, f_center)
         ws.write_string(r, 8, row.file_name, f_text)
         ws.write_string(r, 9, (row.received_at or "")[:16].replace("T", " "), f_center)
-        ws.write_string(r, 10, row.note, f_text)
-        _fit_row(ws, r, [(row.name, widths[2]), (row.file_name, widths[8]), (row.note, widths[10])])
+        note = "；".join(x for x in (row.review_note if overview.reviewing else "", row.note) if x)
+        ws.write_string(r, 10, note, f_text)
+        _fit_row(ws, r, [(row.name, widths[2]), (row.file_name, widths[8]), (note, widths[10])])
         r += 1
     ws.autofilter(3, 0, max(r - 1, 3), last)
     ws.freeze_panes(4, 3)

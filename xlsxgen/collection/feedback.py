@@ -47,8 +47,11 @@ def verdict(status: str, errors: int, warnings: int, reason: str | None = None) 
 
 
 def build_feedback(*, spec, year: int, agency_name: str, agency_code: str, record, template_name: str = "",
-                   office: str = "") -> bytes:
-    """The feedback workbook (bytes) of ``record`` (a store Record)."""
+                   office: str = "", review_comment: str = "") -> bytes:
+    """The feedback workbook (bytes) of ``record`` (a store Record).
+
+    ``review_comment``: the office's comment when it returned the submission (退回修改), shown first.
+    """
     findings = sorted(record.findings, key=lambda f: (SEVERITY_ORDER.get(f.get("severity"), 2),
                                                       str(f.get("sheet") or ""), _cell_sort(f.get("cell"))))
     hints = fix_hints(spec)
@@ -94,6 +97,8 @@ def build_feedback(*, spec, year: int, agency_name: str, agency_code: str, recor
         ("文件指纹（SHA-256 前16位）", (record.sha256 or "")[:16]),
         ("校验结论", verdict(record.status, record.errors, record.warnings, record.reason)),
     ]
+    if review_comment:
+        info.append(("审核意见（退回修改）", review_comment))
     r = 2
     for label, value in info:
         ws.merge_range(r, 0, r, 2, label, f_label)
@@ -101,8 +106,10 @@ def build_feedback(*, spec, year: int, agency_name: str, agency_code: str, recor
         if label == "校验结论":
             fmt = f_bad if (record.errors or record.status in ("unreadable", "rejected")) else (
                 f_warn if record.warnings else f_ok)
+        elif label.startswith("审核意见"):
+            fmt = f_bad
         ws.merge_range(r, 3, r, last, value, fmt)
-        ws.set_row(r, 20)
+        ws.set_row(r, max(20, 15 * _lines(value, sum(widths[3:])) + 5))
         r += 1
     r += 1
     if record.status == "unreadable":

@@ -353,7 +353,7 @@ def collect(inbox, *, db, year: int, roster_path=None, jobs: int | None = None, 
 
         progress = Progress("收集", total, quiet=not show_progress)
         try:
-            for res in _run(scan(inbox_p, other), store.path, year, jobs, total):
+            for res in _run(scan(inbox_p, other), store.target, year, jobs, total):
                 handle(res)
                 progress.advance()
         except KeyboardInterrupt:

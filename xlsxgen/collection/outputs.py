@@ -10,7 +10,15 @@ from pathlib import Path
 from xlsxgen.collection.consolidate import build_overview_workbook, sum_store, write_consolidated_workbook
 from xlsxgen.collection.feedback import build_feedback
 from xlsxgen.collection.overview import Overview
-from xlsxgen.collection.statuses import INVALID, STATE_LABELS, STATE_OF_STATUS, USABLE
+from xlsxgen.collection.statuses import (
+    INVALID,
+    REVIEW_ACCEPTED,
+    REVIEW_RETURNED,
+    REVIEW_WORDS,
+    STATE_LABELS,
+    STATE_OF_STATUS,
+    USABLE,
+)
 from xlsxgen.collection.store import Store
 from xlsxgen.data import to_canonical
 from xlsxgen.errors import UsageError, XlsxgenError
@@ -56,8 +64,12 @@ FEEDBACK_PREFIX = "反馈单-"
 
 
 def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: str = "", sum_code: str = "",
-                  draft_formats=("docx", "md")) -> Outputs:
-    """Write the overview, feedback files, consolidated workbooks, drafts and canonical JSON to ``out_dir``."""
+                  draft_formats=("docx", "md"), require_review: bool = False) -> Outputs:
+    """Write the overview, feedback files, consolidated workbooks, drafts and canonical JSON to ``out_dir``.
+
+    ``require_review``: the canonical JSON, the consolidated workbook, the sum and the drafts use the
+    submissions accepted in review (``xlsxgen review accept``) instead of every usable current one.
+    """
 
     year = overview.year
     out = prepare_out_dir(out_dir)
@@ -74,13 +86,14 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
     res.feedback_dir = fb_dir
     wanted = set()
     for row in overview.rows:
-        if row.state not in ("invalid", "warning", "unreadable") or row.record_id is None:
+        returned = row.review == REVIEW_RETURNED
+        if (row.state not in ("invalid", "warning", "unreadable") and not returned) or row.record_id is None:
             continue
         rec = store.get(row.record_id)
         name = f"{FEEDBACK_PREFIX}{year}-{safe_file_part(row.code, 30)}-{safe_file_part(row.name)}.xlsx"
         template = f"{year}-{safe_file_part(row.code, 30)}-{safe_file_part(row.name)}.xlsx"
         data = build_feedback(spec=spec, year=year, agency_name=row.name, agency_code=row.code, record=rec,
-                              template_name=template)
+                              template_name=template, review_comment=row.review_comment if returned else "")
         res.feedback.append(write_atomic(fb_dir / name, data))
         wanted.add(name)
     _remove_stale(fb_dir, f"{FEEDBACK_PREFIX}{year}-*.xlsx", keep=wanted)
@@ -91,7 +104,7 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
     res.data_dir = data_dir
     labels = {r.code: r.label for r in overview.rows}
     written = set()
-    for rec in store.current(year, with_data=True):
+    for rec in store.current(year, with_data=True, reviewed=require_review):
         if rec.usable and rec.data_json:
             name = f"{year}-{safe_file_part(rec.agency_code or '', 30)}-{safe_file_part(rec.agency_name or '')}.json"
             _write_quick(data_dir / name, canonical_text(json.loads(rec.data_json)))
@@ -103,22 +116,28 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
     res.consolidated = out / f"汇总表-{year}.xlsx"
 
     def state_label(rec):
+        if require_review:
+            return REVIEW_WORDS[REVIEW_ACCEPTED]
         return labels.get(rec.agency_code) or STATE_LABELS.get(STATE_OF_STATUS.get(rec.status, ""), rec.status)
 
     names = {r.code: r.name for r in overview.rows}  # the roster's names
 
     def agency_texts():  # (code, name, narrative) of the usable submissions, in roster order
-        for r in store.current(year, with_data=True, with_findings=False):
+        for r in store.current(year, with_data=True, with_findings=False, reviewed=require_review):
             if r.usable and r.data_json:
                 yield r.agency_code, names.get(r.agency_code) or r.agency_name, json.loads(r.data_json).get("narrative")
 
     total, res.summed = write_consolidated_workbook(
         res.consolidated, spec=spec, year=year, state_label=state_label, sum_name=sum_name,
-        records=(r for r in store.current(year, with_data=True) if r.status in USABLE + (INVALID,)),
+        records=(r for r in store.current(year, with_data=True, reviewed=require_review)
+                 if r.status in USABLE + (INVALID,)),
         texts=agency_texts())
     total.agency_code = sum_code
     if res.summed:
-        prev_total, _ = sum_store(spec, store, year - 1, agency_name=sum_name, agency_code=sum_code)
+        # last year's sum: its accepted submissions if that year was reviewed too
+        prev_reviewed = require_review and bool(store.review_rows(year - 1))
+        prev_total, _ = sum_store(spec, store, year - 1, agency_name=sum_name, agency_code=sum_code,
+                                  reviewed=prev_reviewed)
         res.official = write_atomic(
             out / f"汇总-{year}-{safe_file_part(sum_name)}.xlsx",
             build_workbook(spec, year=year, agency_name=sum_name, agency_code=sum_code, data=total,
@@ -136,7 +155,8 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
             res.drafts.append(write_atomic(out / f"年报草稿-{safe_file_part(sum_name)}-{year}{SUFFIXES[fmt]}",
                                            body))
     else:
-        res.notes.append("还没有通过校验的报送，未生成汇总数据和报告草稿")
+        res.notes.append("还没有已接受的报送（xlsxgen review accept），未生成汇总数据和报告草稿" if require_review
+                         else "还没有通过校验的报送，未生成汇总数据和报告草稿")
     return res
 
 

@@ -6,13 +6,17 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from xlsxgen.collection.review import effective_state
 from xlsxgen.collection.statuses import (
     INVALID,
     REJECT_WORDS,
+    REVIEW_ACCEPTED,
+    REVIEW_WORDS,
     STATE_LABELS,
     STATE_OF_STATUS,
     UNREADABLE,
     WARNING,
+    review_word,
 )
 from xlsxgen.collection.store import Store
 from xlsxgen.textwidth import format_table
@@ -33,10 +37,36 @@ class OverviewRow:
     versions: int = 0
     note: str = ""
     record_id: int | None = None
+    review: str | None = None  # review state (pending / accepted / returned), None: nothing to review
+    review_comment: str = ""  # the reviewer's comment (a return's is what the agency must read)
+    review_by: str = ""
+    accepted_id: int | None = None  # the version accepted in review (locked)
 
     @property
     def label(self) -> str:
         return STATE_LABELS[self.state]
+
+    @property
+    def review_label(self) -> str:
+        return review_word(self.review)
+
+    @property
+    def review_remark(self) -> str:
+        """The reviewer's comment (with who wrote it) and a version waiting to be reviewed, or ''."""
+        parts = []
+        if self.review is not None and self.review_comment:
+            parts.append(f"审核意见（{self.review_by}）：{self.review_comment}" if self.review_by
+                         else f"审核意见：{self.review_comment}")
+        if self.review == REVIEW_ACCEPTED and self.record_id is not None and self.accepted_id != self.record_id:
+            parts.append(f"新版本（编号 {self.record_id}）待重新打开后审核")
+        return "；".join(parts)
+
+    @property
+    def review_note(self) -> str:
+        """The review in one line (state and remark), for places without a column of its own."""
+        if self.review is None:
+            return ""
+        return f"审核：{self.review_label}" + (f"；{self.review_remark}" if self.review_remark else "")
 
 
 
@@ -46,6 +76,7 @@ class Overview:
     rows: list[OverviewRow]
     rejected: list  # Records rejected or not attributable to an agency
     has_roster: bool
+    reviewing: bool = False  # the office works with review (--require-review, or reviews recorded)
 
     def counts(self) -> dict[str, int]:
         c = Counter(r.state for r in self.rows)
@@ -54,6 +85,10 @@ class Overview:
     @property
     def usable_codes(self) -> list[str]:
         return [r.code for r in self.rows if r.state in ("ok", "warning")]
+
+    def review_counts(self) -> dict[str, int]:
+        c = Counter(r.review for r in self.rows if r.review)
+        return {k: c.get(k, 0) for k in REVIEW_WORDS}
 
 
 
@@ -69,8 +104,8 @@ class _Brief(NamedTuple):
 
 
 
-def build_overview(store: Store, year: int, roster=None) -> Overview:
-    """Per agency of the roster (or per agency seen, without one): its current state."""
+def build_overview(store: Store, year: int, roster=None, *, require_review: bool = False) -> Overview:
+    """Per agency of the roster (or per agency seen, without one): its current state and its review state."""
     if roster is None:
         roster = store.roster(year)
     # what the rows need of each current submission (not whole records: 10,000 agencies stay a few MB)
@@ -78,6 +113,7 @@ def build_overview(store: Store, year: int, roster=None) -> Overview:
                                      r.reason)
                for r in store.current(year, with_data=False, with_findings=False)}
     versions = store.submission_counts(year)
+    reviews = store.review_rows(year)
     rejected = store.unattributed(year)
     rejected_by_code: dict[str, list] = {}
     for r in rejected:
@@ -102,11 +138,17 @@ def build_overview(store: Store, year: int, roster=None) -> Overview:
                 row.note = _first_problem(store.get(rec.id))
             if roster is not None and code not in known:
                 row.note = (row.note + "；" if row.note else "") + "不在名单中"
+        rv = reviews.get(code)
+        row.review = effective_state(rv, rec.id if rec is not None else None)
+        if rv is not None and row.review is not None:
+            row.review_comment, row.review_by = rv.comment or "", rv.updated_by
+            if rv.state == REVIEW_ACCEPTED:
+                row.accepted_id = rv.submission_id
         rj = rejected_by_code.get(code)
         if rj and (rec is None or rj[-1].received_at >= rec.received_at):
             row.note = (row.note + "；" if row.note else "") + f"有 {len(rj)} 份被拒收：{rj[-1].reason}"
         rows.append(row)
-    return Overview(year, rows, rejected, roster is not None)
+    return Overview(year, rows, rejected, roster is not None, reviewing=require_review or bool(reviews))
 
 
 
@@ -132,13 +174,23 @@ def overview_text(overview: Overview, *, show_all: bool = False, limit_ok: int =
     total = len(overview.rows)
     lines = [f"{overview.year}年度报送情况：共 {total} 个单位　" + "　".join(
         f"{STATE_LABELS[k]} {v}" for k, v in counts.items() if v or k in ("ok", "missing"))]
+    reviewing = overview.reviewing
+    if reviewing:
+        lines.append("审核情况：" + "　".join(f"{REVIEW_WORDS[k]} {v}" for k, v in overview.review_counts().items()))
     rows = overview.rows
     hidden = 0
     if not show_all and total > limit_ok:
-        shown = [r for r in rows if r.state != "ok"]
+        shown = [r for r in rows if r.state != "ok" or (reviewing and r.review != REVIEW_ACCEPTED)]
         hidden = total - len(shown)
         rows = shown
-    if rows:
+    if rows and reviewing:
+        table = format_table(
+            ("序号", "代码", "单位", "状态", "审核", "错误", "警告", "次数", "备注"),
+            [(r.position, r.code, r.name, r.label, r.review_label, r.errors or "", r.warnings or "", r.versions or "",
+              "；".join(x for x in (r.review_remark, r.note) if x)) for r in rows],
+            max_widths=[5, 16, 28, 12, 8, 4, 4, 4, 60], align=[">", "<", "<", "<", "<", ">", ">", ">", "<"])
+        lines += ["", table]
+    elif rows:
         table = format_table(
             ("序号", "代码", "单位", "状态", "错误", "警告", "次数", "备注"),
             [(r.position, r.code, r.name, r.label, r.errors or "", r.warnings or "", r.versions or "", r.note)
@@ -146,7 +198,8 @@ def overview_text(overview: Overview, *, show_all: bool = False, limit_ok: int =
             max_widths=[5, 16, 28, 12, 4, 4, 4, 50], align=[">", "<", "<", "<", ">", ">", ">", "<"])
         lines += ["", table]
     if hidden:
-        lines.append(f"（另有 {hidden} 个单位已提交且通过，未逐一列出；加 --all 显示全部）")
+        lines.append(f"（另有 {hidden} 个单位已提交且通过" + ("、已接受" if reviewing else "")
+                     + "，未逐一列出；加 --all 显示全部）")
     if overview.rejected:
         kinds = Counter(REJECT_WORDS.get(r.reason_code or "", "其他") for r in overview.rejected)
         lines += ["", f"未能计入任何单位的文件 {len(overview.rejected)} 个（"

@@ -6,7 +6,10 @@ Two sets of values, each with its Chinese words here and nowhere else:
   ``accepted`` (read, no problem), ``warning``, ``invalid`` (errors), ``unreadable``, ``rejected``
   (readable, but not for this collection);
 - the **state of an agency** in a collection (its current submission, or none): ``ok``, ``warning``,
-  ``invalid``, ``unreadable``, ``missing``.
+  ``invalid``, ``unreadable``, ``missing``;
+- the **review state of an agency** (what the office decided, on top of the automatic status):
+  ``pending`` 待审核, ``accepted`` 已接受, ``returned`` 退回修改; and the reviewer's decision on a
+  warning: ``accepted`` 接受, ``rejected`` 不接受.
 """
 
 from __future__ import annotations
@@ -38,6 +41,21 @@ STATE_OF_STATUS = {ACCEPTED: "ok", WARNING: "warning", INVALID: "invalid", UNREA
 REJECT_WORDS = {"wrong_year": "年度不符", "wrong_format": "格式版本不符", "unknown_agency": "不在名单中",
                 "unreadable": "无法读取且无法识别单位"}
 
+# review states of an agency and year (xlsxgen.collection.review)
+REVIEW_PENDING = "pending"
+REVIEW_ACCEPTED = "accepted"
+REVIEW_RETURNED = "returned"
+REVIEW_WORDS = {REVIEW_PENDING: "待审核", REVIEW_ACCEPTED: "已接受", REVIEW_RETURNED: "退回修改"}
+NO_REVIEW_WORD = "—"  # nothing to review (no submission)
+
+# a reviewer's decision on a warning
+DECISION_ACCEPTED = "accepted"
+DECISION_REJECTED = "rejected"
+DECISION_WORDS = {DECISION_ACCEPTED: "接受", DECISION_REJECTED: "不接受"}
+
+# the actions of the audit log
+ACTION_WORDS = {"accept": "接受", "return": "退回修改", "reopen": "重新打开", "explain": "说明警告",
+                "decide": "决定警告"}
 
 
 def status_word(status: str) -> str:
@@ -46,3 +64,11 @@ def status_word(status: str) -> str:
 
 def severity_word(severity: str | None) -> str:
     return messages.SEVERITY.get(severity or "", severity or "")
+
+
+def review_word(state: str | None) -> str:
+    return REVIEW_WORDS.get(state or "", NO_REVIEW_WORD)
+
+
+def decision_word(decision: str | None) -> str:
+    return DECISION_WORDS.get(decision or "", "未决定")

@@ -9,6 +9,16 @@ import click
 
 from xlsxgen.errors import XlsxgenError
 
+DB_ENV = "XLSXGEN_DB"  # the same name as xlsxgen.collection.store.DB_ENV (not imported: --help stays fast)
+
+
+def db_option(help_text: str = ""):
+    """``--db``: a SQLite file path or a PostgreSQL URL; ``XLSXGEN_DB`` gives the default."""
+    return click.option(
+        "--db", required=True, envvar=DB_ENV, show_envvar=True,
+        help=(help_text + "；" if help_text else "")
+        + "SQLite 文件路径（如 收集库.sqlite），或 PostgreSQL 地址 postgresql+psycopg://用户@主机:端口/数据库。")
+
 
 def friendly_errors(func):
     """Turn XlsxgenError (and a few OS errors) into one Chinese line and an exit code."""

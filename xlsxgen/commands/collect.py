@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 
 from xlsxgen.collection.statuses import status_word
-from xlsxgen.commands._common import friendly_errors
+from xlsxgen.commands._common import db_option, friendly_errors
 
 
 @click.command(name="collect")
 @click.argument("inbox", type=str)
-@click.option("--db", required=True, help="收集库文件（SQLite），不存在时自动创建。")
+@db_option("收集库，不存在时自动创建")
 @click.option("--year", type=int, required=True, help="本次收集的报告年度，例如 2024。")
 @click.option("--format", "format_id", default=None,
               help="报告格式版本，例如 gov-info-2019；默认按年度自动选择（xlsxgen formats 可查看），"
@@ -24,8 +24,12 @@ from xlsxgen.commands._common import friendly_errors
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="并行进程数（默认使用全部 CPU 核）。")
 @click.option("--all", "show_all", is_flag=True, help="在终端列出全部单位（默认单位较多时只列出有问题的）。")
 @click.option("--quiet", is_flag=True, help="不显示进度。")
+@click.option("--require-review", is_flag=True,
+              help="按审核结果汇总：汇总表、合计、草稿和规范 JSON 只用已接受的报送（xlsxgen review accept）；"
+                   "默认用各单位当前通过校验的报送。")
 @friendly_errors
-def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code, jobs, show_all, quiet):
+def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code, jobs, show_all, quiet,
+            require_review):
     """导入收件文件夹（含子文件夹）中的全部 .xlsx：逐个校验、入库，列出报送情况。
 
     \b
@@ -56,11 +60,12 @@ def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code
         raise SystemExit(130) from None
     click.echo(_summary(result))
     with Store.open(db, create=False) as store:
-        overview = build_overview(store, year)
+        overview = build_overview(store, year, require_review=require_review)
         click.echo("")
         click.echo(overview_text(overview, show_all=show_all))
         if out_dir:
-            outs = write_outputs(store, overview, spec=spec, out_dir=out_dir, sum_name=sum_name, sum_code=sum_code)
+            outs = write_outputs(store, overview, spec=spec, out_dir=out_dir, sum_name=sum_name, sum_code=sum_code,
+                                 require_review=require_review)
             click.echo("")
             click.echo(outputs_text(outs))
 

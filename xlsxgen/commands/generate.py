@@ -25,7 +25,7 @@ from xlsxgen.spec.versions import check_year, resolve_format
 @click.option("--out-dir", default=None,
               help="批量生成的输出文件夹（与 --roster 一起使用）。")
 @click.option("--db", default=None,
-              help="收集库（与 --roster 一起使用）：记录本年度名单，并按各单位上年通过的数据预填“上年结转”等。")
+              help="收集库（SQLite 文件或 postgresql+psycopg://… 地址，与 --roster 一起使用）：记录本年度名单，并按各单位上年通过的数据预填“上年结转”等。")
 @click.option("--quiet", is_flag=True, help="批量生成时不显示进度。")
 @friendly_errors
 def command(year, agency, code, format_id, output, roster_path, out_dir, db, quiet):

@@ -75,8 +75,11 @@ def _infer_format(fmt, output):
               help="为收集库中该年度每个单位生成草稿（使用通过校验或仅有警告的报送），并生成目录页")
 @click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="--all 的输出文件夹（默认：当前文件夹下的“报告草稿-年度”）")
+@click.option("--require-review", is_flag=True, default=False,
+              help="--all 只用审核中已接受的报送（xlsxgen review accept）")
 @friendly_errors
-def command(source, fmt, output, previous, templates_dir, final, extra_figures, db, year, all_agencies, out_dir):
+def command(source, fmt, output, previous, templates_dir, final, extra_figures, db, year, all_agencies, out_dir,
+            require_review):
     """生成年度报告草稿。SOURCE 为规范 JSON 或填报工作簿。
 
     \b
@@ -97,7 +100,7 @@ def command(source, fmt, output, previous, templates_dir, final, extra_figures, 
         if not (all_agencies and db is not None and year is not None):
             raise UsageError("为每个单位生成草稿需要同时指定 --db、--year 和 --all，例如：xlsxgen render --db 收集库.sqlite "
                              "--year 2024 --all --format docx")
-        _render_all(db, year, fmt or "docx", out_dir, templates_dir, final, extra_figures)
+        _render_all(db, year, fmt or "docx", out_dir, templates_dir, final, extra_figures, require_review)
         return
     if source is None:
         raise UsageError("请指定 SOURCE（规范 JSON 或填报工作簿），或用 --db、--year、--all 为每个单位生成草稿")
@@ -131,8 +134,9 @@ def command(source, fmt, output, previous, templates_dir, final, extra_figures, 
         click.echo(f"提示：{w}", err=True)
 
 
-def _render_all(db, year, fmt, out_dir, templates_dir, final, extra_figures):
-    """Every agency's draft from the store (current usable submission, else its latest accepted one)."""
+def _render_all(db, year, fmt, out_dir, templates_dir, final, extra_figures, require_review=False):
+    """Every agency's draft from the store: its submission accepted in review (``require_review``),
+    else its current submission when usable, else its latest one that passed validation."""
     import json
 
     from xlsxgen.collection.outputs import prepare_out_dir
@@ -156,12 +160,13 @@ def _render_all(db, year, fmt, out_dir, templates_dir, final, extra_figures):
 
     items = []
     with Store.open(db, create=False) as store:
-        overview = build_overview(store, year)
-        current = {r.agency_code: r for r in store.current(year, with_data=True, with_findings=False)}
+        overview = build_overview(store, year, require_review=require_review)
+        current = {r.agency_code: r for r in store.current(year, with_data=True, with_findings=False,
+                                                            reviewed=require_review)}
         for row in overview.rows:
             it = AgencyDraft(row.code, row.name, row.label)
             rec = current.get(row.code)
-            if rec is None or not (rec.usable and rec.data_json):
+            if not require_review and (rec is None or not (rec.usable and rec.data_json)):
                 rec = store.latest_usable(year, row.code) if row.code else None
                 if rec is not None:
                     it.status = f"{row.label}（使用此前通过校验的报送 {rec.file_name}）"

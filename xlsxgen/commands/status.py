@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from xlsxgen.commands._common import friendly_errors
+from xlsxgen.commands._common import db_option, friendly_errors
 
 
 @click.command(name="status")
-@click.option("--db", required=True, help="收集库文件。")
+@db_option("收集库")
 @click.option("--year", type=int, required=True, help="报告年度。")
 @click.option("--roster", "roster_path", default=None,
               help="单位名单 CSV；不给时使用收集库中该年度的名单。")
@@ -18,8 +18,11 @@ from xlsxgen.commands._common import friendly_errors
 @click.option("--name", "sum_name", default="", help="汇总单位名称（与 --out-dir 一起使用）。")
 @click.option("--format", "format_id", default=None,
               help="报告格式版本（与 --out-dir 一起使用），应与收集时的一致；默认按年度自动选择。")
+@click.option("--require-review", is_flag=True,
+              help="按审核结果汇总：汇总表、合计、草稿和规范 JSON 只用已接受的报送（xlsxgen review accept）；"
+                   "默认用各单位当前通过校验的报送。")
 @friendly_errors
-def command(db, year, roster_path, show_all, out_dir, sum_name, format_id):
+def command(db, year, roster_path, show_all, out_dir, sum_name, format_id, require_review):
     """查看收集库中各单位的报送情况（不重新导入文件）。
 
     \b
@@ -35,7 +38,7 @@ def command(db, year, roster_path, show_all, out_dir, sum_name, format_id):
 
     roster = read_roster(roster_path) if roster_path else None
     with Store.open(db, create=False) as store:
-        overview = build_overview(store, year, roster)
+        overview = build_overview(store, year, roster, require_review=require_review)
         if not overview.rows and not overview.rejected:
             years = store.years()
             hint = f"（收集库中有：{'、'.join(map(str, years))}年度）" if years else "（收集库是空的）"
@@ -44,6 +47,7 @@ def command(db, year, roster_path, show_all, out_dir, sum_name, format_id):
         click.echo(overview_text(overview, show_all=show_all))
         if out_dir:
             spec = resolve_format(format_id, year)
-            outs = write_outputs(store, overview, spec=spec, out_dir=out_dir, sum_name=sum_name)
+            outs = write_outputs(store, overview, spec=spec, out_dir=out_dir, sum_name=sum_name,
+                                 require_review=require_review)
             click.echo("")
             click.echo(outputs_text(outs))
