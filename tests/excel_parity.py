@@ -33,9 +33,9 @@ from pathlib import Path
 from tests.hostile.data import random_submission
 from xlsxgen import messages
 from xlsxgen.data import Submission
-from xlsxgen.generate import build_workbook
-from xlsxgen.plan import build_plan
-from xlsxgen.rules import compile_spec, recompute_totals
+from xlsxgen.spec.rules import compile_spec, recompute_totals
+from xlsxgen.workbook.plan import build_plan
+from xlsxgen.workbook.writer import build_workbook
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 FORMULA_ROLES = ("total", "check", "status")

@@ -36,10 +36,10 @@ from tests.excel_parity import (
     set_cached_value,
     strip_cached_values,
 )
-from xlsxgen import expr, messages
-from xlsxgen.plan import build_plan
-from xlsxgen.rules import compile_spec
-from xlsxgen.spec import load_format
+from xlsxgen import messages
+from xlsxgen.spec import expr, load_format
+from xlsxgen.spec.rules import compile_spec
+from xlsxgen.workbook.plan import build_plan
 
 SLOW = os.environ.get("XLSXGEN_SLOW", "") not in ("", "0")
 N_PER_FORMAT = int(os.environ.get("XLSXGEN_PARITY_N") or (400 if SLOW else 50))
