@@ -21,6 +21,7 @@ neither.
 
 from __future__ import annotations
 
+import functools
 from html import escape
 
 from xlsxgen import __version__
@@ -145,14 +146,24 @@ def _headers_of(grid, cell, ids) -> list[str]:
     return [ids[c] for c in found if c in ids]
 
 
-def table_html(ctx, key: str, final: bool = False, labelled_by: str | None = None) -> str:
-    table = ctx.spec.table(key)
+@functools.cache  # tables hash by identity: once per table object
+def _header_attrs(table) -> tuple[dict, dict]:
+    """(header cell → id, data cell → its ``headers`` value) of a table's grid."""
     grid = grid_of(table)
-    tid = f"t-{_ident(key)}"
+    tid = f"t-{_ident(table.key)}"
     ids = {}
     for cell in grid.cells():
         if cell.role in ("row_header", "column_header", "title", "corner"):
             ids[cell] = f"{tid}-r{cell.row}c{cell.col}"
+    headers = {cell: " ".join(_headers_of(grid, cell, ids)) for cell in grid.cells() if cell.role == "data"}
+    return ids, headers
+
+
+def table_html(ctx, key: str, final: bool = False, labelled_by: str | None = None) -> str:
+    table = ctx.spec.table(key)
+    grid = grid_of(table)
+    tid = f"t-{_ident(key)}"
+    ids, data_headers = _header_attrs(table)
     cls = "statutory wide" if grid.width >= WIDE else "statutory"
     label = f' aria-labelledby="{labelled_by}"' if labelled_by else ""
     out = [f'<div class="table-scroll"><table class="{cls}" id="{tid}" data-table="{escape(key)}"{label}>']
@@ -176,7 +187,7 @@ def table_html(ctx, key: str, final: bool = False, labelled_by: str | None = Non
                 rk, ck = cell.key
                 text = ctx.cell_text(key, rk, ck)
                 css = "num todo" if text.startswith("【") and not final else "num"
-                headers = " ".join(_headers_of(grid, cell, ids))
+                headers = data_headers[cell]
                 hattr = f' headers="{headers}"' if headers else ""
                 out.append(f'<td class="{css}" data-cell="{escape(rk)}.{escape(ck)}"{hattr}{span}>{escape(text)}</td>')
             elif cell.role == "empty":
