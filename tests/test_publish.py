@@ -97,6 +97,25 @@ def test_fee_amount_from_a_workbook_is_printed_exactly(tmp_path):
         assert f"{REAL_FEES[0]}万元" in text, fmt
 
 
+def test_trailing_zeros_typed_as_text_in_a_workbook_are_kept(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    from xlsxgen.spec import load_format
+    from xlsxgen.workbook.plan import build_plan
+
+    doc = json.loads(seed_text())
+    blank, filled, typed = tmp_path / "blank.xlsx", tmp_path / "filled.xlsx", tmp_path / "typed.xlsx"
+    assert run("generate", "--year", doc["year"], "--agency", doc["agency"]["name"], "--code",
+               doc["agency"]["code"], "-o", blank).returncode == 0
+    assert run("fill", blank, SEED, "-o", filled).returncode == 0
+    cell = build_plan(load_format("gov-info-2021")).figure_cells[("active_disclosure", "fees", "amount")]
+    wb = openpyxl.load_workbook(filled)
+    wb[cell.sheet][cell.address].value = "5949.0880"  # a number typed as text keeps its trailing zero
+    wb.save(typed)
+    texts = render_all(typed, tmp_path)
+    for fmt, text in texts.items():
+        assert "5949.0880万元" in text, fmt
+
+
 @pytest.mark.parametrize(("typed", "warned"), [("5949.088667", False), ("0.000001", False),
                                                 ("5949.0886671", True), ("0.1234567", True)])
 def test_amounts_keep_six_decimals_without_a_warning(tmp_path, typed, warned):
