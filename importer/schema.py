@@ -22,7 +22,7 @@ from xlsxgen.spec import available_formats, load_format
 KIND_SCHEMA = {
     "count": {"type": "integer", "minimum": 0},
     "signed_count": {"type": "integer"},
-    "amount": {"type": "number", "minimum": 0, "$comment": "at most 4 decimals"},
+    "amount": {"type": "number", "minimum": 0, "$comment": "at most 6 decimals (a warning above)"},
 }
 
 
