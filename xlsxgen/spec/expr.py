@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from xlsxgen.errors import SpecError
-from xlsxgen.numbers import AMOUNT_DECIMALS
 
 TOKEN_RE = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<range>\.\.)|(?P<dot>\.)|(?P<name>[a-z_][a-z0-9_]*)"
@@ -33,9 +32,12 @@ TOKEN_RE = re.compile(
 )
 COMPARATORS = ("==", "!=", "<=", ">=", "<", ">")
 EXCEL_OPS = {"==": "=", "!=": "<>", "<=": "<=", ">=": ">=", "<": "<", ">": ">"}
-# Amounts carry at most 6 decimals (万元 to the 分): both sides of a comparison are
-# rounded to this many places, in Python and in Excel alike.
-PRECISION = AMOUNT_DECIMALS
+# A comparison rounds the difference of its sides to this many places, in Python and in Excel
+# alike (the live checks of every distributed workbook are ``ROUND(left-right,4)``: the formulas
+# are part of the workbook's fingerprint, so this stays 4). Amounts are *entered* with up to
+# AMOUNT_DECIMALS (6) places and printed as entered (xlsxgen/numbers.py); no rule of the
+# installed formats compares amounts.
+PRECISION = 4
 
 
 @dataclass(frozen=True)
