@@ -47,6 +47,15 @@ def _guard(path: str, source: str, func):
         return ImportResult(path, source, findings=[f], unreadable=f)
 
 
+def _label(path_or_bytes, name) -> str:
+    """The name a result carries (shown and written in JSON): any path made printable without loss."""
+    from xlsxgen.files import path_text
+
+    if name:
+        return path_text(name)
+    return "<bytes>" if isinstance(path_or_bytes, (bytes, bytearray, memoryview)) else path_text(path_or_bytes)
+
+
 def _bytes_of(path_or_bytes, limits: Limits, max_size: int | None = None) -> tuple[bytes, str]:
     if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
         return bytes(path_or_bytes), "<bytes>"
@@ -56,7 +65,7 @@ def _bytes_of(path_or_bytes, limits: Limits, max_size: int | None = None) -> tup
 def read_workbook(path_or_bytes, *, name: str | None = None, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     """Import a workbook (path or bytes) against its plan: identity, tampering, values."""
 
-    label = name or (str(path_or_bytes) if not isinstance(path_or_bytes, (bytes, bytearray, memoryview)) else "<bytes>")
+    label = _label(path_or_bytes, name)
 
     def run():
         data, _ = _bytes_of(path_or_bytes, limits)
@@ -68,7 +77,7 @@ def read_workbook(path_or_bytes, *, name: str | None = None, limits: Limits = DE
 def read_json(path_or_bytes, *, name: str | None = None, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     """Import canonical JSON (path or bytes) from an untrusted source."""
 
-    label = name or (str(path_or_bytes) if not isinstance(path_or_bytes, (bytes, bytearray, memoryview)) else "<bytes>")
+    label = _label(path_or_bytes, name)
 
     def run():
         data, _ = _bytes_of(path_or_bytes, limits, limits.max_json_size)

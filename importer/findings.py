@@ -194,14 +194,34 @@ _kind("value.negative", "error", "负数", "{place}填写了负数 {actual}", "�
       "A negative count or amount.", blocking=True)
 _kind("value.decimal_in_count", "error", "件数含小数", "{place}是件数，不能有小数，实际为 {actual}",
       "请填写整数", "A count with a fractional part.", blocking=True)
-_kind("value.amount_precision", "warning", "小数位数过多", "{place}的金额 {actual} 超过 6 位小数",
-      "请保留不超过 6 位小数", "An amount with more than six decimals (kept as is).")
+_kind("value.amount_precision", "error", "小数位数过多", "{place}的金额 {actual} 超过 6 位小数",
+      "请保留不超过 6 位小数", "An amount with more than six decimal places (outside the numeric domain).",
+      blocking=True)
+_kind("value.out_of_range", "error", "数值超出范围",
+      "{place}填写的「{actual}」超出允许的范围（件数为 0 至 1000000000 之间的整数，增减数可为负；"
+      "金额小于 1000000000、最多 6 位小数）",
+      "请核对该数字（是否多输入了数字、单位是否正确）", "A number outside the numeric domain "
+      "(counts 0…10^9, signed counts ±10^9, amounts < 10^9 with at most 6 decimals).", blocking=True)
+_kind("value.unreadable_number", "error", "无法识别的数值",
+      "{place}保存的内容「{actual}」不是表格软件能识别的数字（Excel、WPS、LibreOffice 打开后会显示为 0、空白或其他数值）",
+      "请清除该单元格，在英文（半角）输入状态下重新输入数字", "A number cell whose stored text is not a plain "
+      "number (full-width, Arabic-Indic or superscript digits, underscores), or a cell type no spreadsheet knows: "
+      "what a spreadsheet would show differs from what the text seems to say.", blocking=True)
+_kind("value.formula", "error", "填写单元格中有公式",
+      "{place}是公式 ={formula}，不是直接填写的数字（公式的计算结果以打开文件时重新计算为准，无法核对）",
+      "请删除公式，直接填写数字", "An input cell holds a formula: its cached value is not trusted "
+      "(the workbook recalculates on load).", blocking=True)
 _kind("value.not_a_number", "error", "不是数字", "{place}应填写数字，实际为「{actual}」",
       "请填写数字；没有发生的填 0", "Text that is not a number.", blocking=True)
 _kind("value.boolean", "error", "逻辑值", "{place}应填写数字，实际为逻辑值 {actual}", "请填写数字",
       "TRUE/FALSE in a figure cell.", blocking=True)
 _kind("value.error_value", "error", "错误值", "{place}是错误值 {actual}，不是数字",
       "请填写数字（不要在填写单元格中输入公式）", "#VALUE!, #REF! ... in a figure cell.", blocking=True)
+
+_kind("value.text_too_long", "error", "文字过长",
+      "「{field}」的文字有 {length} 个字符，超过一个单元格能容纳的 {limit} 个字符",
+      "请删减文字（可分段概括），不超过 {limit} 个字符", "A text longer than a spreadsheet cell holds (32,767).",
+      blocking=True)
 
 # --------------------------------------------------------------------------- totals and cross-year bookkeeping
 _kind("total.mismatch", "error", "合计不符",

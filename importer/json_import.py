@@ -15,7 +15,7 @@ from importer.findings import Unreadable, make
 from importer.result import ImportResult
 from importer.safety import DEFAULT_LIMITS, Limits, human_size
 from importer.validate import Locator, value_finding
-from importer.values import read_json_value
+from importer.values import BigNumber, read_json_value
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
 from xlsxgen.numbers import Written
@@ -30,7 +30,7 @@ def _type_name(v) -> str:
         return "空值 null"
     if isinstance(v, bool):
         return "逻辑值"
-    if isinstance(v, (int, float)):
+    if isinstance(v, (int, float, BigNumber)):
         return "数字"
     if isinstance(v, str):
         return "文字"
@@ -68,16 +68,39 @@ def parse_json_bytes(data: bytes, limits: Limits = DEFAULT_LIMITS):
         raise ValueError(f"不允许的数值 {name}")
 
     try:
-        doc = json.loads(text, object_pairs_hook=pairs, parse_constant=no_constant, parse_float=Written)
+        doc = json.loads(text, object_pairs_hook=pairs, parse_constant=no_constant, parse_int=_json_int,
+                         parse_float=_json_float)
     except json.JSONDecodeError as e:
         raise Unreadable("file.json_malformed", detail=f"第{e.lineno}行第{e.colno}列：{_json_error(e.msg)}") from None
     except RecursionError:  # the C scanner refuses deep nesting with RecursionError
         raise Unreadable("file.json_malformed", detail="嵌套层数过多") from None
     except ValueError as e:
-        raise Unreadable("file.json_malformed", detail=str(e)) from None
+        raise Unreadable("file.json_malformed", detail=str(e) if "不允许" in str(e) else "内容无效") from None
     if not isinstance(doc, dict):
         raise Unreadable("file.json_not_object", actual=_type_name(doc))
     return doc, duplicates
+
+
+MAX_NUMBER_DIGITS = 30  # longer JSON numbers are kept as text and refused as out of range (never int()/float())
+MAX_TEXT = 32767  # Excel's limit on the text of one cell
+
+
+def _json_int(text: str):
+    return int(text) if len(text) <= MAX_NUMBER_DIGITS else BigNumber(text)
+
+
+def _json_float(text: str):
+    if len(text) > MAX_NUMBER_DIGITS + 10:
+        return BigNumber(text)
+    v = Written(text)  # a float that keeps the literal: amounts print as written (5949.0880)
+    return v if v not in (float("inf"), float("-inf")) else BigNumber(text)
+
+
+def text_too_long(field: str, text: str, **where):
+    """The finding for a text longer than a spreadsheet cell holds, or None."""
+    if isinstance(text, str) and len(text) > MAX_TEXT:
+        return make("value.text_too_long", field=field, length=len(text), limit=MAX_TEXT, **where)
+    return None
 
 
 def _json_error(msg: str) -> str:
@@ -89,11 +112,15 @@ def _json_error(msg: str) -> str:
         "Unterminated string starting at": "字符串缺少结尾的引号",
         "Extra data": "JSON 结束后还有多余内容",
         "Invalid control character at": "字符串中有控制字符",
+        "Invalid \\escape": "字符串中有无效的转义（反斜杠）",
+        "Invalid \\uXXXX escape": "字符串中有无效的 \\u 转义",
+        "Expecting property name": "此处应为键名",
+        "Unterminated string": "字符串缺少结尾的引号",
     }
     for k, v in table.items():
         if msg.startswith(k):
             return v
-    return msg
+    return "格式不正确"
 
 
 def import_json_bytes(data: bytes, path: str, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
@@ -139,8 +166,9 @@ def import_document(doc: dict, path: str, duplicates=()) -> ImportResult:
     if "year" not in doc:
         add(make("json.missing_field", field="year"))
         year = None
-    elif isinstance(year, bool) or not isinstance(year, int):
-        add(make("json.wrong_type", field="year", expected="四位数年份（整数）", actual=_type_name(year)))
+    elif isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 9999:
+        add(make("json.wrong_type", field="year", expected="四位数年份（整数）",
+                 actual=_type_name(year) if not isinstance(year, int) or isinstance(year, bool) else f" {year}"))
         year = None
     fmt = doc.get("format")
     spec = None
@@ -273,6 +301,10 @@ def import_document(doc: dict, path: str, duplicates=()) -> ImportResult:
                 add(value_finding(reading.code, key, reading, loc))
             sub.narrative[f.key] = reading.value
         elif v is None or isinstance(v, str):
+            long = text_too_long(f"narrative.{f.key}", v, table="narrative", row=f.key)
+            if long is not None:
+                add(long)
+                v = None
             sub.narrative[f.key] = v
         else:
             add(make("json.wrong_type", field=f"narrative.{f.key}", expected="文字", actual=_type_name(v),
@@ -297,6 +329,10 @@ def import_document(doc: dict, path: str, duplicates=()) -> ImportResult:
             v = str(int(v)) if float(v).is_integer() else str(v)
         if not isinstance(v, str):
             add(make("json.wrong_type", field=f"contact.{b}", expected="文字", actual=_type_name(v)))
+            v = ""
+        long = text_too_long(f"contact.{b}", v)
+        if long is not None:
+            add(long)
             v = ""
         set_bound(sub, f"contact.{b}", v)
     result.submission = sub

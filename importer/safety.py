@@ -34,6 +34,7 @@ import zlib
 from dataclasses import dataclass
 
 from importer.findings import Unreadable
+from xlsxgen.files import os_reason, path_text
 
 MB = 1024 * 1024
 SMALL_PART = 1 * MB  # parts up to this size are decompressed in one step (see Package.read_small)
@@ -77,19 +78,19 @@ def read_file(path, limits: Limits = DEFAULT_LIMITS, max_size: int | None = None
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise Unreadable("file.not_found", path=str(path)) from None
+        raise Unreadable("file.not_found", path=path_text(path)) from None
     except OSError as e:
-        raise Unreadable("file.io_error", detail=e.strerror or str(e)) from None
+        raise Unreadable("file.io_error", detail=os_reason(e)) from None
 
     if not _stat.S_ISREG(st.st_mode):
-        raise Unreadable("file.not_a_file", path=str(path))
+        raise Unreadable("file.not_a_file", path=path_text(path))
     if st.st_size > max_size:
         raise Unreadable("file.too_large", size=human_size(st.st_size), limit=human_size(max_size))
     try:
         with open(path, "rb") as fh:
             data = fh.read(max_size + 1)
     except OSError as e:
-        raise Unreadable("file.io_error", detail=e.strerror or str(e)) from None
+        raise Unreadable("file.io_error", detail=os_reason(e)) from None
     if len(data) > max_size:  # grew while we looked
         raise Unreadable("file.too_large", size=human_size(len(data)), limit=human_size(max_size))
     return data

@@ -18,11 +18,14 @@ import json
 import sys
 
 from xlsxgen.spec import available_formats, load_format
+from xlsxgen.spec.domain import AMOUNT_LIMIT, AMOUNT_PLACES, COUNT_MAX
 
+# the numeric domain (xlsxgen.spec.domain), as JSON Schema
 KIND_SCHEMA = {
-    "count": {"type": "integer", "minimum": 0},
-    "signed_count": {"type": "integer"},
-    "amount": {"type": "number", "minimum": 0, "$comment": "at most 6 decimals (a warning above)"},
+    "count": {"type": "integer", "minimum": 0, "maximum": COUNT_MAX},
+    "signed_count": {"type": "integer", "minimum": -COUNT_MAX, "maximum": COUNT_MAX},
+    "amount": {"type": "number", "minimum": 0, "exclusiveMaximum": AMOUNT_LIMIT,
+               "$comment": f"at most {AMOUNT_PLACES} decimal places"},
 }
 
 

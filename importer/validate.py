@@ -161,7 +161,10 @@ def _rule_list(instances) -> str:
 
 
 def _num(v):
-    v = expr.excel_round(float(v), expr.PRECISION)  # as the workbook's ROUND, like the message
+    try:
+        v = expr.excel_round(float(v), expr.PRECISION)  # as the workbook's ROUND
+    except (OverflowError, ValueError, TypeError):  # beyond any double: kept as it is
+        return v
     return int(v) if v.is_integer() else v
 
 

@@ -30,10 +30,11 @@ import re
 from collections import Counter
 
 from importer.findings import Finding, Unreadable, make
+from importer.json_import import MAX_TEXT
 from importer.result import ImportResult
 from importer.safety import DEFAULT_LIMITS, Limits
 from importer.validate import Locator, value_finding
-from importer.values import read_cell, same
+from importer.values import Reading, clip, read_cell, same
 from importer.xlsx_reader import FORMULA, STYLE, TYPE, VALUE, Workbook, open_workbook, split_ref, style_index
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
@@ -49,6 +50,8 @@ ROLE_WORDS = {"total": "合计", "check": "校验", "status": "校验状态", "l
 LABEL_MATCH_THRESHOLD = 0.8
 RENAME_MATCH_THRESHOLD = 0.5
 MAX_LISTED_CELLS = 6
+MAX_RENAME_CANDIDATES = 20  # added sheets looked at for a renamed planned sheet
+PACKAGE_BUDGETS = ("file.too_slow", "file.too_big_uncompressed", "file.zip_bomb")
 
 # --------------------------------------------------------------------------- formulas
 
@@ -296,13 +299,16 @@ class _Importer:
         for sp in missing:
             best = None
             labels = [c for c in sp.cells if c.role == "label" and c.text]
-            for name in extra:
+            last_row = max((c.row for c in labels), default=0)
+            for name in extra[:MAX_RENAME_CANDIDATES]:
                 if name in renamed.values():
                     continue
-                try:
-                    sheet = self.wb.load_sheet(name)
-                except Unreadable:  # an added sheet we cannot read is not needed: it is reported as added
-                    continue
+                try:  # only the rows where the labels would be: an added sheet is not read in full
+                    sheet = self.wb.peek_sheet(name, last_row)
+                except Unreadable as u:
+                    if u.code in PACKAGE_BUDGETS:  # the time or size budget of the whole file: not skipped
+                        raise
+                    continue  # an added sheet we cannot read is not needed: it is reported as added
                 hits = sum(1 for c in labels if _norm_label(_cell_text(sheet.cells.get(c.address))) == _norm_label(c.text))
                 score = hits / len(labels) if labels else 0
                 if score >= RENAME_MATCH_THRESHOLD and (best is None or score > best[1]):
@@ -452,8 +458,13 @@ class _Importer:
                     elif lk:
                         locked_inputs.append(addr)
                 if role == "input":
-                    reading = read_cell(None, None, pc.kind) if c is None else read_cell(c[VALUE], c[TYPE], pc.kind)
-                    if reading.code and not shift:
+                    if c is not None and c[FORMULA] is not None:  # never trust a cached value we did not compute
+                        reading = Reading(None, "value.formula")
+                        if not shift:
+                            self.findings.append(_formula_finding(pc.key, c, locator))
+                    else:
+                        reading = read_cell(None, None, pc.kind) if c is None else read_cell(c[VALUE], c[TYPE], pc.kind)
+                    if reading.code and not shift and reading.code != "value.formula":
                         self.findings.append(value_finding(reading.code, pc.key, reading, locator))
                     inputs[pc.key] = reading.value
                     if shift or reading.value is None:
@@ -479,11 +490,16 @@ class _Importer:
                     got = _cell_text(c).strip()
                     bind = pc.field.bind
                     want = meta_values.get(bind) if bind else None
-                    if want is not None and got != want and not shift:
+                    if want is not None and got != want and got != want.strip() and not shift:
                         self.add("tamper.bound_changed", sheet=actual, cell=addr, label=pc.field.label,
                                  expected=want, actual=got)
                     bound[bind] = got
                 elif role == "previous":
+                    if c is not None and c[FORMULA] is not None:  # we write last year's values as constants
+                        if not shift:
+                            self.add("value.formula", place=f"「{actual}」工作表 {addr}（上年数据）",
+                                     formula=clip(c[FORMULA] or "（共享公式）"), sheet=actual, cell=addr)
+                        continue
                     reading = read_cell(c[VALUE], c[TYPE], "amount") if c is not None else None
                     if reading is not None and reading.ok:
                         previous_values[pc.key] = reading.value
@@ -546,7 +562,11 @@ class _Importer:
     def read_field(self, pc, c, narrative, contact_fields, locator, shift):
         f = pc.field
         group, key = pc.key
-        if f.kind in ("count", "amount"):
+        if c is not None and c[FORMULA] is not None:  # a formula typed where a value belongs
+            if not shift:
+                self.findings.append(_formula_finding(pc.key, c, locator))
+            value = None
+        elif f.kind in ("count", "amount"):
             raw, t = (c[VALUE], c[TYPE]) if c is not None else (None, None)
             reading = read_cell(raw, t, f.kind)
             if reading.code and not shift:
@@ -557,10 +577,20 @@ class _Importer:
                 value = _excel_date(c[VALUE])
             else:
                 value = _cell_text(c)
+            if len(value) > MAX_TEXT:
+                if not shift:
+                    self.add("value.text_too_long", field=f.label, length=len(value), limit=MAX_TEXT,
+                             **locator.keys(pc.key), **locator.figure(pc.key))
+                value = ""
         if group == "narrative":
             narrative[key] = value if value != "" else None
         elif f.bind:
             contact_fields.append((f.bind, "" if value is None else str(value)))
+
+
+def _formula_finding(key, c, locator) -> Finding:
+    return make("value.formula", place=locator.place(key), formula=clip(c[FORMULA] or "（共享公式）"),
+                actual=clip(c[VALUE]) if c[VALUE] is not None else None, **locator.keys(key), **locator.figure(key))
 
 
 def _content(c) -> str:

@@ -164,17 +164,61 @@ def feed(pkg: Package, part: str, p) -> None:
         pass
     except expat.ExpatError as e:
         raise Unreadable("file.xml_malformed", part=part,
-                         detail=f"第{e.lineno}行第{e.offset + 1}列：{expat.ErrorString(e.code)}") from None
+                         detail=f"第{e.lineno}行第{e.offset + 1}列：{expat_reason(e.code)}") from None
     except DefusedXmlException:
         raise Unreadable("file.xml_forbidden", part=part) from None
     except RecursionError:
         raise Unreadable("file.xml_malformed", part=part, detail="嵌套过深") from None
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as e:  # a bad attribute value
-        raise Unreadable("file.xml_malformed", part=part, detail=f"内容无效：{e}") from None
+    except LookupError:  # encoding="x": Python's codec lookup fails for an encoding expat hands over
+        raise Unreadable("file.xml_malformed", part=part, detail="XML 声明中的字符编码无法识别") from None
+    except (ValueError, TypeError, IndexError, OverflowError):  # a bad attribute value (an int() of "²")
+        raise Unreadable("file.xml_malformed", part=part, detail="某个属性的值无效") from None
     finally:
         # the handlers are closures that refer back to the parser: drop them, so that the parser (and its
         # 64 KB text buffer) is freed now rather than by the cycle collector some time later
         p.StartElementHandler = p.EndElementHandler = p.CharacterDataHandler = None
+
+
+_EXPAT_CHINESE = {
+    "XML_ERROR_NO_MEMORY": "内存不足",
+    "XML_ERROR_SYNTAX": "语法错误",
+    "XML_ERROR_NO_ELEMENTS": "没有内容（部件为空或被截断）",
+    "XML_ERROR_INVALID_TOKEN": "格式不正确（含有无效字符或标记）",
+    "XML_ERROR_UNCLOSED_TOKEN": "标记没有结束（部件被截断）",
+    "XML_ERROR_PARTIAL_CHAR": "字符不完整（部件被截断或编码错误）",
+    "XML_ERROR_TAG_MISMATCH": "开始和结束标记不匹配",
+    "XML_ERROR_DUPLICATE_ATTRIBUTE": "属性重复",
+    "XML_ERROR_JUNK_AFTER_DOC_ELEMENT": "文档结束后还有多余内容",
+    "XML_ERROR_UNDEFINED_ENTITY": "使用了未定义的实体",
+    "XML_ERROR_RECURSIVE_ENTITY_REF": "实体递归引用",
+    "XML_ERROR_ASYNC_ENTITY": "实体不完整",
+    "XML_ERROR_BAD_CHAR_REF": "字符引用指向无效字符",
+    "XML_ERROR_BINARY_ENTITY_REF": "引用了二进制实体",
+    "XML_ERROR_ATTRIBUTE_EXTERNAL_ENTITY_REF": "属性中引用了外部实体",
+    "XML_ERROR_MISPLACED_XML_PI": "XML 声明的位置不对",
+    "XML_ERROR_UNKNOWN_ENCODING": "XML 声明中的字符编码无法识别",
+    "XML_ERROR_INCORRECT_ENCODING": "XML 声明中的字符编码与内容不符",
+    "XML_ERROR_UNCLOSED_CDATA_SECTION": "CDATA 段没有结束",
+    "XML_ERROR_EXTERNAL_ENTITY_HANDLING": "外部实体处理出错",
+    "XML_ERROR_NOT_STANDALONE": "文档不是独立的",
+    "XML_ERROR_UNBOUND_PREFIX": "使用了未声明的命名空间前缀",
+    "XML_ERROR_UNDECLARING_PREFIX": "不能取消声明命名空间前缀",
+    "XML_ERROR_XML_DECL": "XML 声明格式不正确",
+    "XML_ERROR_TEXT_DECL": "文本声明格式不正确",
+    "XML_ERROR_INVALID_ARGUMENT": "参数无效",
+    "XML_ERROR_AMPLIFICATION_LIMIT_BREACH": "实体展开过多",
+}
+
+
+def expat_reason(code: int) -> str:
+    """A Chinese reason for an expat error code (expat's own texts are English)."""
+    from xml.parsers.expat import errors
+
+    message = expat.ErrorString(code)
+    for name, chinese in _EXPAT_CHINESE.items():
+        if getattr(errors, name, None) == message:
+            return chinese
+    return "XML 格式不正确"
 
 
 # --------------------------------------------------------------------------- A1 helpers
@@ -379,6 +423,21 @@ def read_defined_names(pkg: Package, wb_part: str) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- shared strings
 
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def unescape(text: str) -> str:
+    """Decode the ``_xHHHH_`` escapes of OOXML string items (ECMA-376 ST_Xstring): ``_x0001_`` is U+0001,
+    ``_x005F_x0041_`` the literal text ``_x0041_``; a UTF-16 surrogate pair becomes its character, a lone
+    surrogate U+FFFD."""
+    if "_x" not in text:
+        return text
+    out = _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if any("\ud800" <= ch <= "\udfff" for ch in out):
+        out = out.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return out
+
+
 
 def read_shared_strings(pkg: Package, part: str | None) -> list[str]:
     if not part or pkg.find(part) is None:
@@ -405,7 +464,7 @@ def read_shared_strings(pkg: Package, part: str | None) -> list[str]:
             if not rph:
                 parts.append(join(buf))
         elif name == "si":
-            out.append(parts[0] if len(parts) == 1 else join(parts))
+            out.append(unescape(parts[0] if len(parts) == 1 else join(parts)))
             if len(out) > limit:
                 raise Unreadable("file.too_many_cells", sheet="共享字符串", limit=limit)
         elif name == "rPh":
@@ -546,9 +605,13 @@ class Sheet:
         return 0
 
 
-def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limits = DEFAULT_LIMITS) -> Sheet:
+def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limits = DEFAULT_LIMITS,
+               max_row: int | None = None) -> Sheet:
     """Parse one worksheet part. Cells are ``(value, type, formula, style)`` tuples keyed by A1;
     ``value`` is the text of <v> with shared and inline strings resolved, ``style`` the raw s= text.
+
+    ``max_row`` (0-based): stop at the first row below it — a sheet we do not
+    use is only looked at where the plan's labels would be (rename detection).
 
     Speed matters here (every returned workbook is read in full): one pair of
     handlers for the elements around ``sheetData`` and one for the cells, swapped
@@ -631,6 +694,8 @@ def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limit
             clear()
             r = a.get("r")
             row_no = int(r) - 1 if r else row_no + 1
+            if max_row is not None and row_no > max_row:
+                raise _Stop
             last_col = -1
             last_ref = None
             if a.get("customFormat") in TRUE and a.get("s"):
@@ -658,7 +723,7 @@ def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limit
                 except (TypeError, ValueError, IndexError):
                     v = None
             elif t == "inlineStr" and is_parts:
-                v = join(is_parts)
+                v = unescape(join(is_parts))
                 is_parts.clear()
             cells[cur_ref] = (v, t, cur_f, cur_s)
             if len(cells) > max_cells:
@@ -675,8 +740,7 @@ def read_sheet(pkg: Package, part: str, name: str, sst: list[str], limits: Limit
                 elif si in shared:
                     r0, c0, base = shared[si]
                     f = shift_formula(base, rc[0] - r0, rc[1] - c0)
-            if f:
-                cur_f = f
+            cur_f = f  # an <f> element, even empty (a shared formula's child we cannot resolve), is a formula
             f_attrs = None
         elif tag == "t":
             if in_is and not rph:
@@ -710,6 +774,18 @@ class Workbook:
     styles: Styles
     shared_strings: list[str]
     sheets: dict[str, Sheet] = field(default_factory=dict)
+
+    def peek_sheet(self, name: str, max_row: int) -> Sheet:
+        """The rows up to ``max_row`` (0-based) of sheet ``name``, not kept: for sheets we do not use."""
+        if name in self.sheets:
+            return self.sheets[name]
+        ref = self.info.sheet(name)
+        if ref is None:
+            raise KeyError(name)
+        if not ref.part or self.package.find(ref.part) is None:
+            raise Unreadable("file.missing_part", part=ref.part or f"（工作表「{name}」）")
+        return read_sheet(self.package, self.package.find(ref.part), name, self.shared_strings, self.package.limits,
+                          max_row=max_row)
 
     def load_sheet(self, name: str) -> Sheet:
         """Parse sheet ``name`` (once); Unreadable when its part is missing."""

@@ -14,8 +14,8 @@ the Python side computes for the same data. This module
   (:func:`recalculate`) with a profile that recalculates Excel 2007+ files on
   load (``OOXMLRecalcMode`` = 0, "always");
 - computes the expected value of every formula cell of the plan in Python
-  (:func:`python_values`) from the rules and totals of ``xlsxgen.rules`` and
-  ``xlsxgen.expr`` -- not from what the generator cached -- and reads the
+  (:func:`python_values`) from the rules and totals of ``xlsxgen.spec.rules`` and
+  ``xlsxgen.spec.expr`` -- not from what the generator cached -- and reads the
   LibreOffice results with openpyxl, an independent reader.
 """
 
@@ -115,8 +115,23 @@ def make_case(spec, seed: int) -> Case:
 
     About a third of the cases carry last year's data (the last-year sheet and
     the cross-year checks); some of those fail only a warning rule, so the
-    cover's "warnings only" status is reached too.
+    cover's "warnings only" status is reached too. The numbers are held as the
+    workbook holds them: xlsxwriter writes 16 significant digits, so a float
+    artefact such as 1.7564499999999998 is in the cell (and in the importer's
+    reading) as 1.75645.
     """
+    case = _make_case(spec, seed)
+    case.values = {k: _as_written(v) for k, v in case.values.items()}
+    if case.previous is not None:
+        case.previous = {k: _as_written(v) for k, v in case.previous.items()}
+    return case
+
+
+def _as_written(v):
+    return v if v is None or isinstance(v, int) else float(f"{v:.16G}")
+
+
+def _make_case(spec, seed: int) -> Case:
     rnd = random.Random(seed)
     kinds = _input_kinds(spec)
     year = spec.years[0] + 2

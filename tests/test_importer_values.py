@@ -38,9 +38,19 @@ CASES = [
     (True, "count", "value.boolean", None),
     (12.5, "amount", None, 12.5),
     (0.1234, "amount", None, 0.1234),
-    (0.123456, "amount", None, 0.123456),  # six decimals: 万元 to the 分, no warning
-    (5949.088667, "amount", None, 5949.088667),
-    (0.1234567, "amount", "value.amount_precision", 0.1234567),
+    (0.123456, "amount", None, 0.123456),  # six places: kept exactly
+    (0.1234567, "amount", "value.amount_precision", None),
+    (10**9, "count", None, 10**9),
+    (10**9 + 1, "count", "value.out_of_range", None),
+    (-(10**9), "signed_count", None, -(10**9)),
+    (-(10**9) - 1, "signed_count", "value.out_of_range", None),
+    (999999999.999999, "amount", None, 999999999.999999),
+    (1e9, "amount", "value.out_of_range", None),
+    (1e308, "count", "value.out_of_range", None),
+    ("9" * 401, "count", "value.out_of_range", None),
+    ("١٢", "count", "value.not_a_number", None),  # typed as text: only ASCII and full-width digits are numbers
+    ("1_000", "count", "value.not_a_number", None),
+    ("²", "count", "value.not_a_number", None),
     ("3.5", "amount", "value.text_number", 3.5),
     (-1.5, "amount", "value.negative", None),
     (-7, "signed_count", None, -7),
@@ -49,7 +59,7 @@ CASES = [
 ]
 SEVERITY = {None: None, "value.text_number": "warning", "value.full_width": "warning",
             "value.thousands_separator": "warning", "value.whitespace": "warning", "value.blank": "warning",
-            "value.placeholder": "warning", "value.amount_precision": "warning"}
+            "value.placeholder": "warning"}
 
 
 @pytest.mark.parametrize("typed,kind,code,value", CASES)

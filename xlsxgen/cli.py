@@ -60,7 +60,20 @@ def cli():
     """
 
 
+def _safe_streams() -> None:
+    """Printing never crashes on a file name that is not UTF-8 (a GBK name from an archive unpacked on
+    Windows reaches Python as lone surrogates): such characters are printed as \\xNN escapes."""
+    from xlsxgen.files import PATH_ERRORS
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors=PATH_ERRORS)
+        except (AttributeError, ValueError, OSError):  # not a text stream we can reconfigure
+            pass
+
+
 def main(argv=None):
+    _safe_streams()
     try:
         return cli.main(args=argv, prog_name="xlsxgen", standalone_mode=True)
     except XlsxgenError as e:  # raised outside a command's own handling

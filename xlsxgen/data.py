@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from xlsxgen.spec.domain import in_domain
 from xlsxgen.spec.rules import recompute_totals
 
 CellKey = tuple[str, str, str]
@@ -96,8 +97,8 @@ def from_canonical_trusted(spec, doc: dict) -> Submission:
         rows = (doc.get("tables") or {}).get(t.key, {})
         for rk, ck in t.cells:
             v = (rows.get(rk) or {}).get(ck)
-            if v is not None:
-                sub.values[(t.key, rk, ck)] = v
+            if v is not None and (t.kinds[(rk, ck)] == "total" or in_domain(v, t.kinds[(rk, ck)])):
+                sub.values[(t.key, rk, ck)] = v  # a figure outside the domain (an older release's store) is left out
     sub.narrative = dict(doc.get("narrative") or {})
     sub.contact = dict(doc.get("contact") or {})
     recompute_totals(spec, sub.values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
 import os
 import re
@@ -9,6 +10,23 @@ import tempfile
 from pathlib import Path
 
 from xlsxgen.errors import XlsxgenError
+
+
+def file_mode() -> int:
+    """The mode a new file gets from ``open()``: 0666 less the user's umask (mkstemp would give 0600)."""
+    mask = os.umask(0o022)  # read the umask (there is no other way) and put it back at once
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def new_temp(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
+    """A hidden temporary file next to ``path`` (fd, name) with the mode of an ordinary new file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent if str(path.parent) else ".")
+    try:
+        os.fchmod(fd, file_mode())
+    except (OSError, AttributeError):  # fchmod is POSIX only; Windows has no umask
+        pass
+    return fd, tmp
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool = False) -> Path:
@@ -26,9 +44,9 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool 
             folder.mkdir(parents=True, exist_ok=True)
         elif not folder.is_dir():
             raise XlsxgenError(f"无法写入 {path}：文件夹 {folder} 不存在")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = new_temp(folder / path.name)
     except OSError as e:
-        raise XlsxgenError(f"无法写入 {path}：{e.strerror or e}（请检查文件夹是否存在、是否有写权限）") from None
+        raise XlsxgenError(f"无法写入 {path}：{os_reason(e)}（请检查文件夹是否存在、是否有写权限）") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -40,15 +58,57 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, make_parents: bool 
             os.unlink(tmp)
         except OSError:
             pass
-        raise XlsxgenError(f"无法写入 {path}：{e.strerror or e}（文件是否正被 Excel/WPS 打开？）") from None
+        raise XlsxgenError(f"无法写入 {path}：{os_reason(e)}（文件是否正被 Excel/WPS 打开？）") from None
     return path
+
+
+def _undecodable_bytes(e: UnicodeError):
+    """Codec error handler: a byte that was not UTF-8 (a lone surrogate U+DC80..U+DCFF from the file system)
+    as ``\\xNN``, any other unencodable character as ``\\uNNNN``."""
+    if not isinstance(e, UnicodeEncodeError):
+        raise e
+    out = []
+    for ch in e.object[e.start:e.end]:
+        n = ord(ch)
+        out.append(f"\\x{n - 0xDC00:02x}" if 0xDC80 <= n <= 0xDCFF else f"\\u{n:04x}")
+    return "".join(out), e.end
+
+
+PATH_ERRORS = "xlsxgen-path"
+codecs.register_error(PATH_ERRORS, _undecodable_bytes)
+
+
+def path_text(path) -> str:
+    """``path`` as text that prints and encodes as UTF-8 whatever its bytes, without losing any: bytes that
+    are not UTF-8 (a GBK name unpacked on Windows) become ``\\xNN`` escapes."""
+    s = os.fspath(path)
+    if isinstance(s, bytes):
+        return s.decode("utf-8", "backslashreplace")
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return os.fsencode(s).decode("utf-8", "backslashreplace")
+
+
+def same_file(a, b) -> bool:
+    """``a`` and ``b`` name the same file (same path once resolved, or the same inode: a hard link)."""
+    try:
+        if Path(a).resolve() == Path(b).resolve():
+            return True
+        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def os_reason(e: OSError) -> str:
     """A Chinese reason for the common OS errors (strerror is English on Linux)."""
 
     words = {errno.ENOENT: "路径不存在", errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.ENOSPC: "磁盘已满",
-             errno.EROFS: "只读文件系统", errno.ENOTDIR: "路径中有一段不是文件夹", errno.EISDIR: "是文件夹"}
+             errno.EROFS: "只读文件系统", errno.ENOTDIR: "路径中有一段不是文件夹", errno.EISDIR: "是文件夹",
+             errno.ENAMETOOLONG: "文件名过长", errno.EMFILE: "打开的文件过多", errno.EIO: "输入输出错误（磁盘或网络故障）",
+             errno.EBUSY: "文件正被占用", errno.EEXIST: "文件已存在", errno.EINVAL: "参数无效（文件名中可能有不允许的字符）",
+             errno.EDQUOT: "超出磁盘配额", errno.ELOOP: "符号链接循环", errno.ETXTBSY: "文件正被占用"}
     return words.get(e.errno, e.strerror or str(e))
 
 
@@ -60,3 +120,32 @@ def safe_file_part(text: str, limit: int = 60) -> str:
     """``text`` made safe as part of a file name on Windows and Linux."""
     s = _UNSAFE.sub("_", text).strip().strip(".")
     return s[:limit] or "_"
+
+
+# CSV injection (OWASP): a spreadsheet's CSV import turns a cell starting with one of these into a formula
+# (=HYPERLINK(...), +cmd|...); full-width forms are included because some Chinese spreadsheets accept them too
+_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def csv_cell(value) -> str:
+    """``value`` as CSV cell text that no spreadsheet evaluates: text beginning like a formula gets a
+    leading apostrophe (what a user types in Excel to enter such text literally). Numbers are left alone."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(_CSV_FORMULA_START) else text
+
+
+def write_csv(path, rows, make_parents: bool = False) -> Path:
+    """Write ``rows`` as a CSV file for Excel (UTF-8 with BOM, CRLF), every cell through :func:`csv_cell`,
+    atomically. The one CSV writer of the program."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    for row in rows:
+        w.writerow([csv_cell(v) for v in row])
+    return write_atomic(path, "\ufeff" + buf.getvalue(), make_parents=make_parents)

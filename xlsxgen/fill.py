@@ -54,7 +54,7 @@ def fill_workbook(workbook, data_json, *, json_name: str | None = None) -> tuple
         if sub.year is not None and sub.year != year:
             problems.append(f"JSON 的年度为 {sub.year}，工作簿为 {year}")
         name, code = meta.get("agency_name", ""), meta.get("agency_code", "")
-        if sub.agency_name and name and sub.agency_name != name:
+        if sub.agency_name and name and sub.agency_name not in (name, name.strip()):  # JSON names are stripped
             problems.append(f"JSON 的单位为「{sub.agency_name}」，工作簿为「{name}」")
         if sub.agency_code and code and sub.agency_code != code:
             problems.append(f"JSON 的单位代码为 {sub.agency_code}，工作簿为 {code}")

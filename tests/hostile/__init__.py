@@ -289,3 +289,37 @@ def corpus(workbook: bytes) -> dict[str, tuple[bytes, str]]:
         "missing_workbook_part": (make_zip({k: v for k, v in zip_parts(workbook).items() if k != "xl/workbook.xml"}),
                                   "file.missing_part"),
     }
+
+
+def with_extra_sheets(data: bytes, n_sheets: int = 92, cells: int = 32_000, rename: int = 0, seed: int = 1) -> bytes:
+    """``data`` with ``n_sheets`` added sheets of ``cells`` random one-digit numbers each (issue 11: 2.3 MB,
+    within every documented limit), and the first ``rename`` planned sheets renamed."""
+    import random
+
+    parts = zip_parts(data)
+    wb = parts["xl/workbook.xml"].decode("utf-8")
+    rels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
+    ct = parts["[Content_Types].xml"].decode("utf-8")
+    rnd = random.Random(seed)
+    cols = 40
+    body = "".join("<row>" + "".join(f"<c><v>{rnd.randrange(10)}</v></c>" for _ in range(cols)) + "</row>"
+                   for _ in range(cells // cols))
+    xml = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet '
+           'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+           + body + "</sheetData></worksheet>").encode("utf-8")
+    sheets, rel, types = [], [], []
+    for i in range(n_sheets):
+        name = f"xl/worksheets/extra{i}.xml"
+        parts[name] = xml
+        sheets.append(f'<sheet name="额外{i}" sheetId="{1000 + i}" r:id="rIdX{i}"/>')
+        rel.append(f'<Relationship Id="rIdX{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+                   f'relationships/worksheet" Target="worksheets/extra{i}.xml"/>')
+        types.append(f'<Override PartName="/{name}" ContentType="application/vnd.openxmlformats-officedocument.'
+                     'spreadsheetml.worksheet+xml"/>')
+    wb = wb.replace("</sheets>", "".join(sheets) + "</sheets>")
+    for i in range(rename):
+        wb = re.sub(r'<sheet name="(?!改名)(?!额外)[^"]+"', f'<sheet name="改名{i}"', wb, count=1)
+    parts["xl/workbook.xml"] = wb.encode("utf-8")
+    parts["xl/_rels/workbook.xml.rels"] = rels.replace("</Relationships>", "".join(rel) + "</Relationships>").encode()
+    parts["[Content_Types].xml"] = ct.replace("</Types>", "".join(types) + "</Types>").encode("utf-8")
+    return make_zip(parts)

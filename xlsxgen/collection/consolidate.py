@@ -23,7 +23,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -31,8 +30,10 @@ from xlsxwriter.workbook import Workbook
 
 from xlsxgen.collection.statuses import STATE_LABELS
 from xlsxgen.data import Submission, number
+from xlsxgen.files import new_temp
 from xlsxgen.numbers import AMOUNT_DECIMALS
 from xlsxgen.render.compilation import add_texts_sheet
+from xlsxgen.spec.domain import doc_in_domain
 from xlsxgen.spec.rules import recompute_totals
 from xlsxgen.textwidth import text_width
 
@@ -112,13 +113,15 @@ class Summer:
 def sum_store(spec, store, year: int, *, agency_name: str = "", agency_code: str = "", reviewed: bool = False):
     """The sum over the current usable submissions of ``year`` in ``store`` (None if there are none).
 
-    ``reviewed``: over the submissions accepted in review instead.
+    ``reviewed``: over the submissions accepted in review instead. A stored submission with a figure
+    outside the numeric domain (accepted by an older release) is not summed
+    (:func:`xlsxgen.spec.domain.doc_in_domain`).
     """
     s = Summer(spec, year, agency_name, agency_code)
     for rec in store.current(year, with_data=True, reviewed=reviewed):
         if rec.usable and rec.data_json:
             doc = json.loads(rec.data_json)
-            if doc.get("format") == spec.id:
+            if doc.get("format") == spec.id and doc_in_domain(spec, doc):
                 s.add_doc(doc)
     return (s.result(), s.count) if s.count else (None, 0)
 
@@ -261,8 +264,13 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
     """
     from xlsxwriter.utility import xl_col_to_name
 
+    from xlsxgen.spec.domain import MAX_EXACT, bounds, in_domain
+
     nfix = len(FIXED_COLUMNS)
     s_num, s_total = styles["num"], styles["num_total"]
+    kinds = {("narrative", f.key): f.kind for f in spec.narrative_fields}
+    for t in spec.tables:
+        kinds.update({(t.key, rk, ck): kind for (rk, ck), kind in t.kinds.items()})
     # the figure columns grouped by where their values are in the canonical JSON: (table, row) or narrative
     groups: list[tuple[bool, tuple, list[tuple]]] = []
     template = []
@@ -275,8 +283,13 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
         if not groups or groups[-1][0] != is_field or groups[-1][1] != where:
             groups.append((is_field, where, []))
         # a number: ' s="7"><v>12</v></c>' (integers' slots cached per style); no number: a styled blank
-        # ' s="5"/>', as xlsxwriter's write_blank
-        groups[-1][2].append((key, f' s="{style}"><v>', f' s="{s_num}"/>', caches.setdefault(style, {})))
+        # ' s="5"/>', as xlsxwriter's write_blank. A stored number outside the numeric domain (an older
+        # release accepted 401-digit counts) is written as a blank and its agency is not summed.
+        kind = kinds.get(col[1], "total")
+        lo, hi = (-MAX_EXACT, MAX_EXACT) if kind == "total" else bounds(kind)
+        check = in_domain if kind == "amount" else None  # amounts: < 10^9 and at most 6 decimals
+        groups[-1][2].append((key, f' s="{style}"><v>', f' s="{s_num}"/>', caches.setdefault(style, {}), lo, hi,
+                              check))
         template.append(f'<c r="{xl_col_to_name(c)}\x00"%s')
     row_template = "".join(template)  # no % in it but the slots: letters, digits, quotes
     n = 0
@@ -288,9 +301,7 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
             continue
         tables = doc.get("tables") or {}
         narrative = doc.get("narrative") or {}
-        counted = rec.usable
-        if counted:
-            summer.add_doc(doc)
+        bad = False
         n += 1
         r = str(4 + n)
         slots = []
@@ -298,26 +309,35 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
             values = narrative if is_field else (tables.get(where[0]) or {}).get(where[1]) or {}
             if not isinstance(values, dict):
                 values = {}
-            for key, prefix, blank, cache in cells:
+            for key, prefix, blank, cache, lo, hi, check in cells:
                 v = values.get(key)
                 t = type(v)  # JSON numbers are exactly int or float (bool is neither)
                 if t is int:
+                    if not lo <= v <= hi or (check is not None and v >= hi):
+                        bad = True
+                        slots.append(blank)
+                        continue
                     slot = cache.get(v)
                     if slot is None:
                         if len(cache) > 100_000:
                             cache.clear()
                         slot = cache[v] = f"{prefix}{v:.16G}</v></c>"
                     slots.append(slot)
-                elif t is float and math.isfinite(v):
+                elif t is float and math.isfinite(v) and lo <= v <= hi and (check is None or check(v, "amount")):
                     slots.append(f"{prefix}{v:.16G}</v></c>")
                 else:
+                    if v is not None:
+                        bad = True
                     slots.append(blank)
+        counted = rec.usable and not bad
+        if counted:
+            summer.add_doc(doc)
         text_style = styles["text"] if counted else styles["excluded"]
         fh.write("".join((
             f'<row r="{r}"><c r="A{r}" s="{styles["center"]}"><v>{n}</v></c>',
             _inline_string("B" + r, styles["text"], rec.agency_code or ""),
             _inline_string("C" + r, styles["text"], rec.agency_name or (doc.get("agency") or {}).get("name", "")),
-            _inline_string("D" + r, text_style, state_label(rec)),
+            _inline_string("D" + r, text_style, state_label(rec) + ("（有数值超出允许范围，未计入合计）" if bad else "")),
             _inline_string("E" + r, styles["center"] if counted else styles["excluded_center"],
                            "是" if counted else "否"),
             row_template.replace("\x00", r) % tuple(slots),
@@ -342,7 +362,7 @@ def write_consolidated_workbook(path, *, spec, year: int, records, state_label, 
     temps = []
 
     def temp(suffix):
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        fd, name = new_temp(path, suffix)
         temps.append(name)
         return fd, name
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
-import csv
-import io
 import json
 import os
 import signal
@@ -17,7 +15,7 @@ from xlsxgen.collection.roster import Agency, Roster, RosterError
 from xlsxgen.collection.store import Store
 from xlsxgen.data import Submission, from_canonical_trusted
 from xlsxgen.errors import XlsxgenError
-from xlsxgen.files import safe_file_part, write_atomic
+from xlsxgen.files import safe_file_part, write_atomic, write_csv
 from xlsxgen.spec import expr, load_format
 from xlsxgen.spec.rules import compile_spec, recompute_totals
 from xlsxgen.spec.versions import format_of
@@ -81,7 +79,11 @@ def prefill_from_previous(spec, previous, *, year: int, agency_name: str, agency
 
 def _usable_previous(doc: dict, spec) -> bool:
     """Last year's canonical data can prefill ``spec``'s workbook: same format, or another installed version."""
-    return format_of(doc.get("format"), spec) is not None
+    from xlsxgen.spec.domain import doc_in_domain
+
+    prev_spec = format_of(doc.get("format"), spec)
+    # figures outside the numeric domain (stored by an older release) cannot be written into a workbook
+    return prev_spec is not None and doc_in_domain(prev_spec, doc)
 
 
 
@@ -145,12 +147,8 @@ def distribute(spec, year: int, roster: Roster, out_dir, *, db=None, show_progre
                 files.append((agency, name, prefilled))
                 progress.advance()
         manifest = out / f"下发清单-{year}.csv"
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow(["序号", "单位代码", "单位名称", "上级", "类型", "文件名", "已按上年数据预填"])
-        for i, (a, name, pre) in enumerate(files, 1):
-            w.writerow([i, a.code, a.name, a.parent, a.kind, name, "是" if pre else "否"])
-        write_atomic(manifest, "\ufeff" + buf.getvalue())
+        write_csv(manifest, [["序号", "单位代码", "单位名称", "上级", "类型", "文件名", "已按上年数据预填"]] + [
+            [i, a.code, a.name, a.parent, a.kind, name, "是" if pre else "否"] for i, (a, name, pre) in enumerate(files, 1)])
         return Distribution(out, manifest, files)
     finally:
         if store is not None:

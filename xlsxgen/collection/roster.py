@@ -147,6 +147,10 @@ def parse_roster(raw: bytes, source: str = "名单") -> Roster:
         raise RosterError(f"名单 {source} 是 Excel 工作簿，不是 CSV；请在 Excel 中“另存为”→“CSV UTF-8（逗号分隔）”")
     text, encoding = _decode(raw, source)
     text = text.lstrip("\ufeff")
+    if "\x00" in text:  # no spreadsheet writes one; it cannot be part of a name written into a workbook
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise RosterError(f"名单 {source} 第{line}行含有空字符（NUL），文件可能已损坏或不是 CSV 文本；"
+                          "请在 Excel/WPS 中打开名单，重新“另存为 CSV”后重试。未生成任何文件")
     lines = text.splitlines()
     first = next((ln for ln in lines if ln.strip()), "")
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first)))
@@ -217,7 +221,9 @@ def read_roster(path) -> Roster:
     except IsADirectoryError:
         raise RosterError(f"{p} 是文件夹，不是名单文件（应为 .csv 文件）") from None
     except OSError as e:
-        raise RosterError(f"无法读取名单 {p}：{e.strerror or e}") from None
+        from xlsxgen.files import os_reason
+
+        raise RosterError(f"无法读取名单 {p}：{os_reason(e)}") from None
     return parse_roster(raw, str(p))
 
 

@@ -50,4 +50,10 @@ def command(workbook, data_json, output):
     write_atomic(out, data)
     e_, w_ = len(result.errors), len(result.warnings)
     note = f"；数据有 {e_} 个错误、{w_} 个警告，工作簿中的校验会显示（xlsxgen validate {out} 可查看）" if e_ or w_ else ""
-    click.echo(f"已生成 {out}（{result.spec.id}，{result.submission.agency_name}，{result.submission.year}年度）{note}")
+    # name and year as the workbook holds them (the JSON may omit them: it printed "None年度")
+    from importer import read_workbook
+
+    meta = read_workbook(data, name=str(out)).metadata
+    name = meta.get("agency_name") or result.submission.agency_name or "（未填单位）"
+    year = meta.get("year") or result.submission.year
+    click.echo(f"已生成 {out}（{result.spec.id}，{name}，{year}年度）{note}")

@@ -9,7 +9,7 @@ import click
 
 from xlsxgen.commands._common import friendly_errors
 from xlsxgen.errors import UsageError
-from xlsxgen.files import write_atomic
+from xlsxgen.files import same_file, write_atomic
 
 
 def _infer_format(fmt, output):
@@ -105,6 +105,11 @@ def command(source, fmt, output, previous, templates_dir, final, extra_figures, 
     if source is None:
         raise UsageError("请指定 SOURCE（规范 JSON 或填报工作簿），或用 --db、--year、--all 为每个单位生成草稿")
     fmt = _infer_format(fmt, output)
+    if output is None and fmt in ("docx", "pdf"):  # binary formats go beside SOURCE
+        output = source.with_suffix("." + fmt)
+    for given in (source, previous):
+        if output is not None and given is not None and same_file(output, given):
+            raise UsageError(f"输出文件不能与输入文件 {given} 相同（不会修改输入文件）；请用 -o 指定另一个文件")
     loaded = load_source(source)
     prev_sub = None
     warnings = list(loaded.warnings)
@@ -118,13 +123,10 @@ def command(source, fmt, output, previous, templates_dir, final, extra_figures, 
             warnings.append(f"--previous 的年度为{psub.year}年，不是{sub.year}年的上一年度")
         warnings += [f"上年数据：{w}" for w in prev.warnings]
         prev_sub = psub
-    from xlsxgen.render import BINARY, SUFFIXES
 
     out, render_warnings = render_report(loaded.spec, loaded.submission, fmt, prev_sub, templates_dir,
                                          final=final, options={"extra_figures": extra_figures})
     warnings += render_warnings
-    if output is None and fmt in BINARY:
-        output = source.with_suffix(SUFFIXES[fmt])
     if output is None:
         click.echo(out, nl=False)
     else:

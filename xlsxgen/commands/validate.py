@@ -44,7 +44,7 @@ def command(paths, as_json, previous):
     if as_json:
         doc = {"files": [r.to_dict() for r in listed]}
         out = click.get_binary_stream("stdout")  # UTF-8 whatever the console's code page
-        out.write((json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        out.write((json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8", "backslashreplace"))  # \udcNN: still valid JSON
         out.flush()
     else:
         cols = shutil.get_terminal_size((120, 40)).columns if sys.stdout.isatty() else 120

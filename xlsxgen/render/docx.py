@@ -360,6 +360,9 @@ def _table(doc, ctx, key: str, text_width: int, final: bool = False):
     return tbl
 
 
+CORE_PROPERTY_MAX = 255
+
+
 def _fix_dates(doc, year):
     when = dt.datetime(int(year) + 1 if isinstance(year, int) else 2000, 1, 1, tzinfo=dt.timezone.utc)
     props = doc.core_properties
@@ -392,7 +395,8 @@ def write(blocks, ctx, final: bool = False) -> bytes:
     section = doc.sections[0]
     text_width = int((section.page_width - section.left_margin - section.right_margin) / 635)  # EMU → twips
     title = next((b.text for b in blocks if b.kind == "title"), "")
-    doc.core_properties.title = title
+    # a core property holds at most 255 characters (python-docx raises beyond): a long agency name is clipped
+    doc.core_properties.title = title if len(title) <= CORE_PROPERTY_MAX else title[:CORE_PROPERTY_MAX - 1] + "…"
     stamp = _fix_dates(doc, ctx.sub.year)
     body = doc.element.body
     sect_pr = body.find(qn("w:sectPr"))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 from xlsxgen.errors import SpecError
 
@@ -305,17 +304,44 @@ def compile_assignments(items) -> callable:
 
 
 def excel_round(v, digits: int = PRECISION) -> float:
-    """``ROUND(v, digits)`` as Excel and LibreOffice compute it.
+    """``ROUND(v, digits)`` (``digits`` >= 0) as the spreadsheets compute it.
 
-    Python's ``round`` rounds the exact binary value, halves to even: 1.75645
-    (stored as 1.756449999...) becomes 1.7564. The spreadsheets first take the
-    value to 15 significant digits and round halves away from zero: 1.7565.
-    Away from a half both agree, so the decimal arithmetic runs only near one.
+    Python's ``round`` rounds the exact binary value, halves to even: 1.75645,
+    stored as 1.75644999999999984..., becomes 1.7564. Excel and LibreOffice
+    give 1.7565: they scale by 10**digits, add 0.5, take the result to 15
+    significant digits (only below 2**41, and only when it has more than 11
+    fractional bits) and round down. This is LibreOffice's ``rtl::math::round``
+    step by step, so the importer's checks and messages agree with the
+    workbook's live checks bit for bit (tests/test_excel_parity.py).
     """
-    scaled = abs(v) * 10**digits
-    if scaled >= 2**52 or abs(scaled - math.floor(scaled) - 0.5) > max(1e-6, scaled * 1e-13):
-        return round(v, digits)
-    return float(Decimal(f"{v:.15g}").quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+    if isinstance(v, int) or not v or not math.isfinite(v):
+        return v
+    a = abs(v)
+    if a >= _2_52 or a.is_integer():
+        return v
+    digits = min(digits, 52 - (math.frexp(a)[1] - 1))  # no more decimals than the double holds
+    fac = 10.0**digits
+    scaled = a * fac
+    if scaled < _2_52:
+        scaled = math.floor(_approx_15(scaled + 0.5))
+    r = scaled / fac
+    return -r if v < 0 else r
+
+
+_2_52 = 2.0**52
+_2_41 = 2.0**41
+
+
+def _approx_15(x: float) -> float:
+    """``x`` (> 0) to 15 significant digits, halves away from zero (LibreOffice's ``rtl::math::approxValue``)."""
+    if x > _2_41 or x.is_integer() or x.as_integer_ratio()[1].bit_length() - 1 <= 11:
+        return x
+    n = 14 - math.floor(math.log10(x))
+    f = 10.0 ** abs(n)
+    y = x * f if n >= 0 else x / f
+    whole = math.floor(y)
+    y = whole + 1 if y - whole >= 0.5 else whole
+    return y / f if n >= 0 else y * f
 
 
 def compare(op: str, left, right) -> bool:

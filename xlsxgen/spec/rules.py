@@ -12,7 +12,6 @@ import functools
 from dataclasses import dataclass
 
 from xlsxgen.errors import SpecError
-from xlsxgen.numbers import exact
 from xlsxgen.spec import expr
 
 
@@ -91,9 +90,20 @@ class CompiledSpec:
 
 
 def format_number(v) -> str:
-    """Numbers as the live checks print them: ``ROUND(v, PRECISION)`` as Excel's General format turns
-    it into text (``&`` concatenation), never in exponent notation."""
-    return exact(expr.excel_round(float(v), expr.PRECISION))
+    """``ROUND(v, PRECISION)`` as Excel's General format turns it into text (``&`` concatenation).
+
+    Any value (a 401-digit integer, an infinity) gives text, never an exception.
+    """
+    try:
+        v = expr.excel_round(float(v), expr.PRECISION)
+    except (OverflowError, ValueError, TypeError):
+        text = str(v)
+        return text if len(text) <= 40 else f"{text[:24]}…（共 {len(text)} 位）"
+    if v != v or v in (float("inf"), float("-inf")):
+        return str(v)
+    if v.is_integer():
+        return str(int(v))
+    return f"{v:.15g}"
 
 
 def _instances(spec, d):
