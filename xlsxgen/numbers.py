@@ -1,6 +1,6 @@
 """Figures printed exactly as entered.
 
-Amounts (万元, 元) keep up to :data:`AMOUNT_DECIMALS` decimals: published reports
+Amounts (万元, 元) keep up to six decimals (``xlsxgen.spec.domain.AMOUNT_PLACES``): published reports
 state fees to the 分 in 万元 (``5949.088667``). A figure is never rounded for
 printing; it is written as the agency entered it:
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 import decimal
 from decimal import Decimal
 
-AMOUNT_DECIMALS = 6  # amounts keep up to six decimals (万元 to the 分) without a warning
 SIGNIFICANT = 15  # digits a float carries reliably (and a spreadsheet shows)
 
 

@@ -31,9 +31,8 @@ from xlsxwriter.workbook import Workbook
 from xlsxgen.collection.statuses import STATE_LABELS
 from xlsxgen.data import Submission, number
 from xlsxgen.files import new_temp
-from xlsxgen.numbers import AMOUNT_DECIMALS
 from xlsxgen.render.compilation import add_texts_sheet
-from xlsxgen.spec.domain import doc_in_domain
+from xlsxgen.spec.domain import AMOUNT_PLACES, doc_in_domain
 from xlsxgen.spec.rules import recompute_totals
 from xlsxgen.textwidth import text_width
 
@@ -58,7 +57,7 @@ def figure_columns(spec) -> list[tuple]:
 
 
 def _round(v):
-    return number(round(float(v), AMOUNT_DECIMALS))  # amounts keep six decimals (万元 to the 分)
+    return number(round(float(v), AMOUNT_PLACES))  # amounts keep six decimals (万元 to the 分)
 
 
 class Summer:
