@@ -23,6 +23,7 @@ from importer.result import ImportResult
 from importer.safety import DEFAULT_LIMITS, Limits, read_file
 from importer.validate import validate_submission
 from importer.workbook_import import import_workbook_bytes
+from xlsxgen.files import display_path
 
 __all__ = [
     "ImportResult", "Finding", "KINDS", "Limits", "read_workbook", "read_json", "load_source", "validate_result",
@@ -48,12 +49,13 @@ def _guard(path: str, source: str, func):
 
 
 def _label(path_or_bytes, name) -> str:
-    """The name a result carries (shown and written in JSON): any path made printable without loss."""
-    from xlsxgen.files import path_text
-
+    """The name a result carries (shown and written in JSON): any path made readable and printable without loss
+    (a GBK name decoded, other undecodable bytes spelled ``\\xNN``: :func:`xlsxgen.files.display_path`)."""
     if name:
-        return path_text(name)
-    return "<bytes>" if isinstance(path_or_bytes, (bytes, bytearray, memoryview)) else path_text(path_or_bytes)
+        return display_path(os.fsdecode(name))[0]
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    return display_path(os.fsdecode(path_or_bytes))[0]
 
 
 def _bytes_of(path_or_bytes, limits: Limits, max_size: int | None = None) -> tuple[bytes, str]:

@@ -10,8 +10,9 @@ Rules of a format keep the id the spec gives them (``applications.balance``);
 their text comes from the spec, not from here. Nothing in this module knows a
 label or key of a particular format.
 
-Severities: ``error`` (the submission must be corrected) and ``warning``
-(accepted, but worth a look). ``blocking`` kinds make the figures themselves
+Severities: ``error`` (the submission must be corrected), ``warning``
+(accepted, but worth a look) and ``info`` (a note with nothing to fix: it
+changes neither the status nor an exit code, and no feedback is sent for it). ``blocking`` kinds make the figures themselves
 unreliable: ``export`` refuses to write data while one is present.
 """
 
@@ -137,10 +138,12 @@ _kind("tamper.sheet_added", "warning", "增加了工作表", "工作簿中增加
       "请删除该工作表（不影响数据读取）", "A sheet that is not in the plan.")
 _kind("tamper.sheet_renamed", "error", "工作表被改名", "工作表「{expected}」被改名为「{actual}」",
       "请把工作表名改回「{expected}」", "A planned sheet name is missing and another name sits in its place.")
-_kind("tamper.structure_unlocked", "warning", "工作簿结构保护被取消",
-      "工作簿的结构保护（禁止增删工作表）已被取消",
-      "一般是用 LibreOffice/WPS 另存造成的，不影响数据；如工作表无增删可忽略",
-      "workbookProtection lockStructure is gone (LibreOffice drops it on re-save).")
+_kind("tamper.structure_unlocked", "info", "工作簿结构保护被取消",
+      "工作簿的结构保护（禁止增删工作表）已被取消{detail}",
+      "一般是用 LibreOffice/WPS 另存造成的，不影响数据，无需处理",
+      "workbookProtection lockStructure is gone (LibreOffice, and possibly WPS, drop it on re-save). An ``info`` "
+      "note when no sheet was added, removed or renamed (every cell and formula is checked on its own); "
+      "a warning otherwise.")
 _kind("tamper.sheet_unprotected", "warning", "工作表保护被取消",
       "「{sheet}」工作表的保护已被取消",
       "标签、公式和数据已逐项核对，保护被取消本身不影响数据；今后请不要取消工作表保护",
@@ -188,6 +191,10 @@ _kind("value.whitespace", "warning", "多余空格", "{place}填写的「{actual
       "可忽略；如需更正，请删除空格", "Leading/trailing spaces around a number.")
 _kind("value.blank", "warning", "未填写", "{place}未填写，按 0 计", "没有发生的请填 0",
       "A blank input counts as 0.")
+_kind("value.blank_cells", "warning", "未填写的单元格",
+      "{place}有 {count} 个填写单元格未填写（{cells}），均已按 0 计",
+      "可忽略（按 0 计不影响数据）；今后没有发生的请直接填 0",
+      "Blank input cells of one table, reported once per table (count and cell ranges); each counts as 0.")
 _kind("value.placeholder", "warning", "用符号代替 0", "{place}填写的是「{actual}」，按 0 计",
       "没有发生的请直接填 0，不要填“无”“-”“/”", "-, /, —, 无 count as 0.")
 _kind("value.negative", "error", "负数", "{place}填写了负数 {actual}", "件数和金额不能为负数，请更正",
@@ -222,6 +229,19 @@ _kind("value.text_too_long", "error", "文字过长",
       "「{field}」的文字有 {length} 个字符，超过一个单元格能容纳的 {limit} 个字符",
       "请删减文字（可分段概括），不超过 {limit} 个字符", "A text longer than a spreadsheet cell holds (32,767).",
       blocking=True)
+# --------------------------------------------------------------------------- the submission as a whole
+_kind("submission.untouched", "error", "未填写任何数据",
+      "工作簿与下发时相同，未填写任何数据（统计数据{prefill}、文字材料和填报人信息都没有变化）",
+      "请填写本单位的数据后重新报送；确实没有发生的事项填 0，并填写文字材料和封面上的联系人信息",
+      "No input differs from what was distributed (the figures' digest recorded in the metadata, prefilled "
+      "values included; every text field empty). Not counted in totals.")
+_kind("narrative.empty", "warning", "文字材料未填写",
+      "「{sheet}」工作表的文字材料全部未填写：{items}",
+      "年度报告正文需要这些内容，请补充填写；确实没有的填“无”",
+      "Every text item of the narrative sheet is empty (one finding naming the items).")
+_kind("contact.empty", "warning", "未填写联系人",
+      "「{sheet}」工作表未填写{items}",
+      "请填写，便于核实数据时联系", "The contact person or phone on the cover is empty (one finding).")
 
 # --------------------------------------------------------------------------- totals and cross-year bookkeeping
 _kind("total.mismatch", "error", "合计不符",
@@ -266,7 +286,7 @@ JSON_KEYS = ("rule", "severity", "message", "table", "row", "column", "sheet", "
 @dataclass
 class Finding:
     rule: str  # a kind's code, or a spec rule id
-    severity: str  # error | warning
+    severity: str  # error | warning | info
     message: str
     table: str | None = None
     row: str | None = None

@@ -10,6 +10,7 @@ import unicodedata
 
 from importer.result import ImportResult
 from xlsxgen import messages
+from xlsxgen.files import display_path
 from xlsxgen.spec.rules import format_number
 
 STATUS = {"ok": "通过", "invalid": "不通过", "unreadable": "无法读取"}
@@ -65,11 +66,12 @@ def identity_line(r: ImportResult) -> str:
 def summary_line(r: ImportResult) -> str:
     if r.status == "unreadable":
         return f"无法读取：{r.reason}"
-    e, w = len(r.errors), len(r.warnings)
+    e, w, i = len(r.errors), len(r.warnings), len(r.infos)
+    note = f"；{i} 条提示，无需处理" if i else ""
     if not e and not w:
-        return "结果：通过，未发现问题"
+        return "结果：通过，未发现问题" if not i else f"结果：通过（{i} 条提示，无需处理）"
     if not e:
-        return f"结果：通过（{w} 个警告，请查看）"
+        return f"结果：通过（{w} 个警告，请查看{note}）"
     return f"结果：不通过（{e} 个错误" + (f"，{w} 个警告" if w else "") + "）"
 
 
@@ -86,7 +88,8 @@ def render_table(r: ImportResult, total_width: int = 120) -> list[str]:
             ("应为", fixed["exp"]), ("实际", fixed["act"]), ("改法", fix_w)]
     sep = "  "
     lines = [sep.join(pad(h, w) for h, w in cols).rstrip(), sep.join("-" * w for _, w in cols)]
-    order = sorted(range(len(r.findings)), key=lambda i: (r.findings[i].severity != "error", i))
+    rank = {"error": 0, "warning": 1}
+    order = sorted(range(len(r.findings)), key=lambda i: (rank.get(r.findings[i].severity, 2), i))
     for n, i in enumerate(order, 1):
         f = r.findings[i]
         where = f.where()
@@ -105,12 +108,12 @@ def render(results: list[ImportResult], total_width: int = 120, previous: Import
     out = []
     if previous is not None:
         if previous.status == "unreadable":
-            out.append(f"上年数据 {previous.path} 无法读取：{previous.reason}（跨年度校验未执行）")
+            out.append(f"上年数据 {display_path(str(previous.path))[0]} 无法读取：{previous.reason}（跨年度校验未执行）")
         else:
-            out.append(f"上年数据：{previous.path}（{identity_line(previous)}）")
+            out.append(f"上年数据：{display_path(str(previous.path))[0]}（{identity_line(previous)}）")
         out.append("")
     for r in results:
-        out.append(f"== {r.path} ==")
+        out.append(f"== {display_path(str(r.path))[0]} ==")
         ident = identity_line(r)
         if ident:
             out.append(ident)

@@ -37,7 +37,12 @@ class ImportResult:
 
     @property
     def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if not f.is_error]
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def infos(self) -> list[Finding]:
+        """Information notes: nothing to fix (they change neither the status nor the exit code)."""
+        return [f for f in self.findings if f.severity == "info"]
 
     @property
     def blocking(self) -> bool:
@@ -73,8 +78,10 @@ class ImportResult:
         return to_canonical(self.spec, self.submission)
 
     def to_dict(self) -> dict:
+        from xlsxgen.files import display_path
+
         return {
-            "path": self.path,
+            "path": display_path(str(self.path))[0],  # a name that is not UTF-8 (GBK) or holds control characters
             "status": self.status,
             "format": self.format_id,
             "agency": self.agency,

@@ -34,7 +34,7 @@ import zlib
 from dataclasses import dataclass
 
 from importer.findings import Unreadable
-from xlsxgen.files import os_reason, path_text
+from xlsxgen.files import display_path, os_reason
 
 MB = 1024 * 1024
 SMALL_PART = 1 * MB  # parts up to this size are decompressed in one step (see Package.read_small)
@@ -78,12 +78,12 @@ def read_file(path, limits: Limits = DEFAULT_LIMITS, max_size: int | None = None
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise Unreadable("file.not_found", path=path_text(path)) from None
+        raise Unreadable("file.not_found", path=display_path(os.fsdecode(path))[0]) from None
     except OSError as e:
         raise Unreadable("file.io_error", detail=os_reason(e)) from None
 
     if not _stat.S_ISREG(st.st_mode):
-        raise Unreadable("file.not_a_file", path=path_text(path))
+        raise Unreadable("file.not_a_file", path=display_path(os.fsdecode(path))[0])
     if st.st_size > max_size:
         raise Unreadable("file.too_large", size=human_size(st.st_size), limit=human_size(max_size))
     try:

@@ -40,7 +40,7 @@ from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
 from xlsxgen.spec import available_formats, load_format
 from xlsxgen.spec.rules import format_number, recompute_totals
-from xlsxgen.workbook.plan import GENERATOR, META_SHEET, build_plan
+from xlsxgen.workbook.plan import GENERATION, GENERATOR, META_SHEET, build_plan, inputs_digest
 
 TEXT_TYPES = ("s", "str", "inlineStr")
 LOCKED_ROLES = ("label", "total", "check", "bound", "previous", "status")
@@ -52,6 +52,7 @@ RENAME_MATCH_THRESHOLD = 0.5
 MAX_LISTED_CELLS = 6
 MAX_RENAME_CANDIDATES = 20  # added sheets looked at for a renamed planned sheet
 PACKAGE_BUDGETS = ("file.too_slow", "file.too_big_uncompressed", "file.zip_bomb")
+CONTACT_BINDS = ("contact.person", "contact.phone")  # the cover fields someone must be reachable by (data model)
 
 # --------------------------------------------------------------------------- formulas
 
@@ -126,6 +127,29 @@ def _list_cells(cells: list[str]) -> str:
     if len(cells) <= MAX_LISTED_CELLS:
         return "、".join(cells) + " "
     return "、".join(cells[:MAX_LISTED_CELLS]) + f" 等 {len(cells)} 个单元格"
+
+
+def cell_ranges(cells: list[str], limit: int = 12) -> str:
+    """A1 addresses as ranges: runs down a column become ``C5:C9``; runs of such ranges across columns ``C5:E9``."""
+    from xlsxgen.workbook.layout import a1
+
+    pos = sorted({rc for rc in (split_ref(c) for c in cells if c) if rc}, key=lambda x: (x[1], x[0]))
+    runs: list[list[int]] = []  # [col, first row, last row]
+    for r, c in pos:
+        if runs and runs[-1][0] == c and runs[-1][2] == r - 1:
+            runs[-1][2] = r
+        else:
+            runs.append([c, r, r])
+    blocks: list[list[int]] = []  # [first col, last col, first row, last row]
+    for c, r0, r1 in runs:
+        if blocks and blocks[-1][1] == c - 1 and blocks[-1][2] == r0 and blocks[-1][3] == r1:
+            blocks[-1][1] = c
+        else:
+            blocks.append([c, c, r0, r1])
+    parts = [a1(r0, c0) if (c0, r0) == (c1, r1) else f"{a1(r0, c0)}:{a1(r1, c1)}" for c0, c1, r0, r1 in blocks]
+    if len(parts) > limit:
+        return "、".join(parts[:limit]) + f" 等 {len(parts)} 处"
+    return "、".join(parts)
 
 
 def _name_target(text: str) -> tuple[str, str] | None:
@@ -216,6 +240,7 @@ class _Importer:
         self.path = path
         self.findings: list[Finding] = []
         self.meta: dict[str, str] = {}
+        self.generation = GENERATION  # of the plan the workbook was generated with (an older one still reads)
         self.actual_names = [s.name for s in wb.info.sheets]
 
     def add(self, code, **kw):
@@ -272,7 +297,11 @@ class _Importer:
             with_prev = meta.get("with_previous") == "1"
             plan = build_plan(spec, with_prev)
             if meta.get("fingerprint") and meta["fingerprint"] != plan.fingerprint:
-                self.add("identity.fingerprint", expected=plan.fingerprint, actual=meta["fingerprint"])
+                older = [g for g in range(1, GENERATION) if build_plan(spec, with_prev, g).fingerprint == meta["fingerprint"]]
+                if older:  # distributed before an upgrade of the tool, earlier in the season: read by its own plan
+                    self.generation = older[-1]
+                else:
+                    self.add("identity.fingerprint", expected=plan.fingerprint, actual=meta["fingerprint"])
             year = None
             try:
                 year = int(meta.get("year", ""))
@@ -329,8 +358,10 @@ class _Importer:
         for name in extra:
             if name not in renamed.values():
                 self.add("tamper.sheet_added", sheet=name)
-        if not self.wb.info.structure_locked:
-            self.add("tamper.structure_unlocked")
+        if not self.wb.info.structure_locked:  # a LibreOffice/WPS re-save: a note unless the sheets changed too
+            sheets_intact = not extra and not renamed and all(sp.name in mapping for sp in planned)
+            self.add("tamper.structure_unlocked", severity="info" if sheets_intact else "warning",
+                     detail="；工作表、单元格和公式已逐项核对" if sheets_intact else "，且工作表有增删或改名（见其他问题）")
         return mapping
 
     # ------------------------------------------------------------------ shifted rows/columns
@@ -388,7 +419,7 @@ class _Importer:
             return result
         spec, with_prev, year, agency_name, agency_code = ident
         result.spec = spec
-        plan = build_plan(spec, with_prev)
+        plan = build_plan(spec, with_prev, self.generation)
         mapping = self.map_sheets(plan)
         renames = {actual: planned for planned, actual in mapping.items() if actual != planned}
         locator = WorkbookLocator(spec, plan, mapping)
@@ -536,6 +567,8 @@ class _Importer:
         for bind, text in contact_fields:
             set_bound(sub, bind, text)
         result.submission = sub
+        self.summarise_blanks(spec, locator)
+        self.whole_submission(spec, plan, sub, locator, mapping)
 
         # totals: formula replaced, or cached value stale
         values = result.recomputed = recompute_totals(spec, dict(sub.values))
@@ -558,6 +591,63 @@ class _Importer:
         if with_prev:
             result.previous_values = previous_values
         return result
+
+    def summarise_blanks(self, spec, locator) -> None:
+        """One finding per table for its blank input cells (how many, which, counted as 0) instead of one per cell."""
+        blanks = [f for f in self.findings if f.rule == "value.blank"]
+        if not blanks:
+            return
+        groups: dict[tuple, list] = {}
+        for f in blanks:
+            groups.setdefault((f.table, f.sheet), []).append(f)
+        merged = []
+        keep = set()
+        for (table, sheet), fs in groups.items():
+            if len(fs) == 1:  # one blank cell: its own finding says exactly where
+                keep.add(id(fs[0]))
+                continue
+            if table in ("narrative", "cover"):
+                place = f"「{sheet}」工作表"
+            else:
+                try:
+                    place = f"「{sheet}」工作表（{spec.table(table).heading}）"
+                except KeyError:
+                    place = f"「{sheet}」工作表"
+            merged.append(make("value.blank_cells", place=place, count=len(fs), cells=cell_ranges([f.cell for f in fs]),
+                               sheet=sheet, cell=fs[0].cell, table=table))
+        first = self.findings.index(blanks[0])
+        rest = [f for f in self.findings if f.rule != "value.blank" or id(f) in keep]
+        self.findings[:] = rest[:first] + merged + rest[first:]
+
+    def whole_submission(self, spec, plan, sub, locator, mapping) -> None:
+        """An untouched template is an error; an empty narrative and missing contact one warning each."""
+        cover_sheet = mapping.get(spec.sheets.get("cover", ""), spec.sheets.get("cover", ""))
+        narr_sheet = mapping.get(spec.sheets.get("narrative", ""), spec.sheets.get("narrative", ""))
+        texts = [f for f in spec.narrative_fields if f.kind == "text"]
+        empty_texts = [f for f in texts if not str(sub.narrative.get(f.key) or "").strip()]
+        numeric_narr = [f for f in spec.narrative_fields if f.kind != "text"]
+        contacts = [f for f in spec.cover_fields if f.bind in CONTACT_BINDS]
+        contacts_all = [f for f in spec.cover_fields if (f.bind or "").startswith("contact.")]
+        empty_contacts = [f for f in contacts if not str(sub.contact.get(f.bind.split(".", 1)[1]) or "").strip()]
+        untouched_texts = len(empty_texts) == len(texts) and all(
+            not str(sub.contact.get(f.bind.split(".", 1)[1]) or "").strip() for f in contacts_all)
+        digest = self.meta.get("inputs")
+        if untouched_texts and all(not (sub.narrative.get(f.key) or 0) for f in numeric_narr):
+            table_values = {k: v for k, v in sub.values.items() if len(k) == 3}
+            same_inputs = inputs_digest(table_values) == digest if digest else not any(table_values.values())
+            if same_inputs:
+                # one error says it all: the blanks and empty texts of an untouched template are not news
+                self.findings[:] = [f for f in self.findings if f.rule not in (
+                    "value.blank_cells", "value.blank")]
+                prefill = "（包括按上年数据预填的数）" if digest and digest != inputs_digest({}) else ""
+                self.findings.insert(0, make("submission.untouched", prefill=prefill, sheet=cover_sheet))
+                return
+        if texts and len(empty_texts) == len(texts):
+            self.add("narrative.empty", sheet=narr_sheet, items="、".join(f.label for f in texts),
+                     table="narrative", cell=locator.figure(("narrative", texts[0].key)).get("cell"))
+        if empty_contacts:
+            self.add("contact.empty", sheet=cover_sheet, items="、".join(f.label for f in empty_contacts),
+                     table="cover", cell=locator.figure(("cover", empty_contacts[0].key)).get("cell"))
 
     def read_field(self, pc, c, narrative, contact_fields, locator, shift):
         f = pc.field

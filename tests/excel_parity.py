@@ -191,7 +191,7 @@ def python_values(case: Case) -> dict:
     Blank inputs count as 0 (as the importer counts them). Totals from
     ``recompute_totals``; the checks sheet: "通过" or the rule's message with
     both sides spliced in; the short check under a table: "通过"/"未通过";
-    the cover's status: the number of failing error rules, else warnings.
+    the cover's status: 待填写 while nothing is typed, else the number of failing error rules, else warnings.
     """
     spec = case.spec
     plan = build_plan(spec, case.previous is not None)
@@ -220,6 +220,10 @@ def python_values(case: Case) -> dict:
         status = f"{messages.STATUS_ERRORS_PREFIX}{errors}{messages.STATUS_ERRORS_SUFFIX.format(checks=checks)}"
     else:
         status = messages.STATUS_WARNINGS.format(checks=checks) if warnings else messages.STATUS_OK
+    # nothing typed yet: the cases distribute no prefill and no text, so every figure 0 reads 待填写
+    # (texts typed into number cells count as typed)
+    if not case.texts and round(sum(abs(float(values.get(c.key, 0) or 0)) for c in plan.figure_cells.values()), 4) == 0:
+        status = messages.STATUS_PENDING
     (status_cell,) = [c for c in plan.cells if c.role == "status"]
     out[(status_cell.sheet, status_cell.address)] = status
     assert len(out) == sum(1 for c in plan.cells if c.role in FORMULA_ROLES)

@@ -120,7 +120,8 @@ def test_end_to_end(cycle):
         states = {r.code: r.state for r in ov.rows}
         assert states == {"A01": "ok", "A02": "ok", "A03": "ok", "A04": "ok", "A05": "invalid", "A06": "invalid",
                           "A07": "unreadable"}
-        assert ov.counts() == {"ok": 4, "warning": 0, "invalid": 2, "unreadable": 1, "missing": 0}
+        assert ov.counts() == {"ok": 4, "warning": 0, "invalid": 2, "unreadable": 1, "held": 0,
+                               "other_file": 0, "missing": 0}
         outs = write_outputs(store, ov, spec=spec2021, out_dir=out, sum_name="测试市")
 
     # feedback: one per agency with problems, every finding with sheet and cell
@@ -219,7 +220,19 @@ def test_resubmission_and_history(cycle):
     assert out.stdout.count("★") == 1 and "有错误" in out.stdout and "通过" in out.stdout
 
 
+def with_contact(spec, sub):
+    """A copy of ``sub`` with the cover's contact filled in (the example report has none: a warning)."""
+    import copy
+
+    from xlsxgen.demo import demo_contact
+
+    sub = copy.deepcopy(sub)
+    sub.contact = demo_contact(spec)
+    return sub
+
+
 def test_broken_file_is_reported_and_the_others_imported(tmp_path, spec2021, seed_submission):
+    seed_submission = with_contact(spec2021, seed_submission)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "a.xlsx").write_bytes(build_workbook(spec2021, year=YEAR, agency_name="甲", agency_code="1",
@@ -238,6 +251,7 @@ def test_broken_file_is_reported_and_the_others_imported(tmp_path, spec2021, see
 
 
 def test_rejections_and_readmission(tmp_path, spec2021, seed_submission):
+    seed_submission = with_contact(spec2021, seed_submission)
     roster_path = tmp_path / "r.csv"
     roster_path.write_text("代码,名称\nK1,甲局\n", encoding="utf-8")
     inbox = tmp_path / "inbox"
@@ -297,7 +311,7 @@ def test_process_pool_gives_the_same_result(cycle, monkeypatch):
     assert res.imported == 7
     with Store.open(c["db"]) as s:
         assert build_overview(s, YEAR).counts() == {"ok": 4, "warning": 0, "invalid": 2, "unreadable": 1,
-                                                    "missing": 0}
+                                                    "held": 0, "other_file": 0, "missing": 0}
 
 
 def run_cli(*args, cwd=None):
@@ -471,7 +485,9 @@ def test_collect_across_format_versions_runs_the_shared_cross_year_rule(tmp_path
     assert dist.prefilled == len(y1)
     for a, name, _ in dist.files:
         got = importer.read_workbook((tmp_path / "dist2" / name).read_bytes(), name=name)
-        assert got.status == "ok" and got.spec.id == new.id, [f.message for f in got.findings]
+        # untouched as distributed (prefill included): an empty submission, not yet data
+        assert got.spec.id == new.id and [f.rule for f in got.findings] == ["submission.untouched"], \
+            [f.message for f in got.findings]
         assert not got.previous_values  # no last-year sheet: its figures would be in the other format
         prev_vals = recompute_totals(old, dict(y1[a.code].values))
         pairs = prefill_pairs(new)

@@ -208,7 +208,6 @@ def test_cli_generate_twice_identical(tmp_path):
     (["--year", "2024", "--agency", "x", "--format", "gov-info-1999"], "未知的报告格式"),
     (["--year", "1990", "--agency", "x"], "不是格式"),
     (["--year", "2024", "--agency", "  "], "不能为空"),
-    (["--year", "2024", "--agency", "x", "-o", "/nonexistent-dir/x.xlsx"], "不存在"),
 ])
 def test_cli_bad_arguments(tmp_path, args, fragment):
     if "-o" not in args:
@@ -248,4 +247,4 @@ def test_cli_generate_chooses_the_format_version(tmp_path, args, expected):
     assert expected in r.output
     res = read_workbook(out)
     assert res.spec.id == expected and res.metadata["format_id"] == expected
-    assert not [f for f in res.findings if f.is_error]
+    assert [f.rule for f in res.findings if f.is_error] == ["submission.untouched"]  # a fresh template

@@ -39,7 +39,7 @@ def run(*args):
 
 def test_validate_exit_codes(files):
     assert run("validate", files / "good.xlsx").exit_code == 0
-    assert run("validate", files / "blank.xlsx").exit_code == 0  # warnings only
+    assert run("validate", files / "blank.xlsx").exit_code == 1  # an untouched template: 未填写任何数据
     assert run("validate", files / "bad.xlsx").exit_code == 1
     assert run("validate", files / "broken.xlsx").exit_code == 2
     assert run("validate", files / "missing.xlsx").exit_code == 2

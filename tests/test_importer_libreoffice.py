@@ -23,7 +23,8 @@ from xlsxgen.workbook.writer import build_workbook
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 pytestmark = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed")
-ALLOWED = {"tamper.structure_unlocked"}
+ALLOWED = {"tamper.structure_unlocked"}  # an information note: LibreOffice drops the structure lock
+CONTENT = {"contact.empty"}  # about the example's content (no contact person), not about the re-save
 
 
 def resave(tmp_path, files: dict[str, bytes]) -> dict[str, bytes]:
@@ -83,8 +84,9 @@ def test_libreoffice_resave_is_not_tampering(saved, tmp_path):
         p = tmp_path / name
         p.write_bytes(lo[name])
         res = load_source(p)
-        assert {f.rule for f in res.findings} <= ALLOWED, (name, [(f.rule, f.message) for f in res.findings])
-        assert all(f.severity == "warning" for f in res.findings)
+        assert {f.rule for f in res.findings} <= ALLOWED | CONTENT, (name, [(f.rule, f.message) for f in res.findings])
+        assert all(f.severity == "info" for f in res.findings if f.rule in ALLOWED)
+        assert not res.warnings or {f.rule for f in res.warnings} <= CONTENT
         assert res.status == "ok"
         assert res.canonical() == want, name
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from xlsxgen.errors import XlsxgenError
 
+OUTPUT_MARKER = "xlsxgen-output"  # the keywords property of every workbook a collection writes (never collected)
+
 
 def file_mode() -> int:
     """The mode a new file gets from ``open()``: 0666 less the user's umask (mkstemp would give 0600)."""
@@ -21,7 +23,7 @@ def file_mode() -> int:
 
 def new_temp(path: Path, suffix: str = ".tmp") -> tuple[int, str]:
     """A hidden temporary file next to ``path`` (fd, name) with the mode of an ordinary new file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent if str(path.parent) else ".")
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=suffix, dir=path.parent if str(path.parent) else ".")
     try:
         os.fchmod(fd, file_mode())
     except (OSError, AttributeError):  # fchmod is POSIX only; Windows has no umask
@@ -76,19 +78,6 @@ def _undecodable_bytes(e: UnicodeError):
 
 PATH_ERRORS = "xlsxgen-path"
 codecs.register_error(PATH_ERRORS, _undecodable_bytes)
-
-
-def path_text(path) -> str:
-    """``path`` as text that prints and encodes as UTF-8 whatever its bytes, without losing any: bytes that
-    are not UTF-8 (a GBK name unpacked on Windows) become ``\\xNN`` escapes."""
-    s = os.fspath(path)
-    if isinstance(s, bytes):
-        return s.decode("utf-8", "backslashreplace")
-    try:
-        s.encode("utf-8")
-        return s
-    except UnicodeEncodeError:
-        return os.fsencode(s).decode("utf-8", "backslashreplace")
 
 
 def same_file(a, b) -> bool:
@@ -149,3 +138,119 @@ def write_csv(path, rows, make_parents: bool = False) -> Path:
     for row in rows:
         w.writerow([csv_cell(v) for v in row])
     return write_atomic(path, "\ufeff" + buf.getvalue(), make_parents=make_parents)
+
+
+# ---------------------------------------------------------------------------- names as the user sees them
+
+# C0/C1 controls, DEL, bidi overrides and isolates, zero-width and line/paragraph separators: never printed raw
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control and direction characters spelled out (``\\x1b``, ``\\u202e``): safe on a terminal.
+
+    Reversible for names without a literal backslash escape in them; surrogates of
+    undecodable bytes (``os.fsdecode``) are spelled ``\\xNN`` too.
+    """
+    if text is None:
+        return ""
+    s = str(text)
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        s = s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if not _INVISIBLE.search(s):
+        return s
+
+    def spell(m):
+        c = ord(m.group(0))
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return _INVISIBLE.sub(spell, s)
+
+
+def display_name(name: str) -> tuple[str, bool]:
+    """A readable, printable form of a file name as the OS gave it; True when the bytes were not UTF-8.
+
+    A name that is not UTF-8 (typically GBK, from an archive unpacked on a Chinese
+    Windows) is decoded as GB18030 when that reproduces the very same bytes, else
+    its undecodable bytes are spelled ``\\xNN``. Never raises.
+    """
+    try:
+        raw = os.fsencode(name)
+    except (UnicodeError, TypeError):
+        return printable(str(name)), False
+    try:
+        return printable(raw.decode("utf-8")), False
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("gb18030")
+        if text.encode("gb18030") == raw and not _INVISIBLE.search(text):
+            return text, True
+    except UnicodeError:
+        pass
+    return printable(raw.decode("utf-8", "backslashreplace")), True
+
+
+def display_path(rel: str) -> tuple[str, bool]:
+    """:func:`display_name` of every part of a path (``/``-joined). Idempotent: a backslash (as in ``\\xNN``)
+    is not a separator (archive members with Windows separators are normalised before)."""
+    parts = [display_name(p) for p in rel.split("/")] if rel else [("", False)]
+    return "/".join(p for p, _ in parts), any(b for _, b in parts)
+
+
+# ---------------------------------------------------------------------------- temporaries of a process
+
+def temp_prefix(name: str) -> str:
+    """The prefix of a hidden temporary file for ``name``, carrying our pid (see :func:`clean_stale_temporaries`)."""
+    return f".{name}.~{os.getpid()}~."
+
+
+_TEMP = re.compile(r"^\..*\.~(\d+)~\.[^/]*$|^\..+\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def clean_stale_temporaries(folder, *, max_age_seconds: float = 3600) -> int:
+    """Delete hidden temporaries we left in ``folder`` (not recursive) when their writer is gone.
+
+    A name carrying a pid (:func:`temp_prefix`) is removed when that process no
+    longer exists; an older name without one once it is ``max_age_seconds`` old.
+    Returns how many were removed.
+    """
+    import time
+
+    n = 0
+    try:
+        it = os.scandir(folder)
+    except OSError:
+        return 0
+    with it:
+        for e in it:
+            m = _TEMP.match(e.name)
+            if not m:
+                continue
+            try:
+                if not e.is_file(follow_symlinks=False):
+                    continue
+                if m.group(1):
+                    if _alive(int(m.group(1))):
+                        continue
+                elif time.time() - e.stat(follow_symlinks=False).st_mtime < max_age_seconds:
+                    continue
+                os.unlink(e.path)
+                n += 1
+            except OSError:
+                continue
+    return n

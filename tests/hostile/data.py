@@ -101,7 +101,9 @@ def random_submission(spec, seed: int, *, year: int | None = None, previous: Sub
             sub.narrative[f.key] = rnd.choice(TRICKY_TEXT) + f"（{f.label}，随机 {seed}）"
     for f in spec.cover_fields:
         if f.bind and f.bind.startswith("contact."):
-            sub.contact[f.bind.partition(".")[2]] = rnd.choice(["张三", "0319-1234567", "2025-01-15", ""])
+            # the person and phone are always given (empty ones are a warning of their own: contact.empty)
+            choices = ["张三", "0319-1234567", "2025-01-15"] + ([""] if f.bind == "contact.date" else [])
+            sub.contact[f.bind.partition(".")[2]] = rnd.choice(choices)
     return sub
 
 

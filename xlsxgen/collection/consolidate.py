@@ -30,7 +30,7 @@ from xlsxwriter.workbook import Workbook
 
 from xlsxgen.collection.statuses import STATE_LABELS
 from xlsxgen.data import Submission, number
-from xlsxgen.files import new_temp
+from xlsxgen.files import OUTPUT_MARKER, new_temp
 from xlsxgen.render.compilation import add_texts_sheet
 from xlsxgen.spec.domain import AMOUNT_PLACES, doc_in_domain
 from xlsxgen.spec.rules import recompute_totals
@@ -169,7 +169,7 @@ class _Frame:
     def __init__(self, target, *, spec, year: int, cols, options: dict):
         self.wb = wb = Workbook(target, dict({"strings_to_numbers": False, "strings_to_formulas": False,
                                               "strings_to_urls": False}, **options))
-        wb.set_properties({"title": f"{year}年度各单位数据汇总表", "author": "xlsxgen"})
+        wb.set_properties({"title": f"{year}年度各单位数据汇总表", "author": "xlsxgen", "keywords": OUTPUT_MARKER})
         base = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "border": 1}
         self.f_head = wb.add_format(dict(base, bold=True, bg_color="#D9E1F2", align="center", text_wrap=True))
         self.f_group = wb.add_format(dict(base, bold=True, bg_color="#B4C6E7", align="left"))
@@ -434,7 +434,7 @@ def build_overview_workbook(overview, *, title: str) -> bytes:
     # constant memory: rows go to a temporary file as they are written (10,000 agencies are 110,000 cells)
     wb = Workbook(out, {"constant_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
                         "strings_to_urls": False})
-    wb.set_properties({"title": title, "author": "xlsxgen"})
+    wb.set_properties({"title": title, "author": "xlsxgen", "keywords": OUTPUT_MARKER})
     base = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "border": 1, "text_wrap": True}
     f_title = wb.add_format({"font_name": "黑体", "font_size": 16, "align": "center", "valign": "vcenter"})
     f_sub = wb.add_format({"font_name": FONT, "font_size": 10, "align": "left", "valign": "vcenter",
@@ -449,10 +449,16 @@ def build_overview_workbook(overview, *, title: str) -> bytes:
         "unreadable": wb.add_format(dict(base, align="center", font_color="#9C0006", bg_color="#FFC7CE", bold=True)),
         "missing": wb.add_format(dict(base, align="center", font_color="#595959", bg_color="#EDEDED", bold=True)),
     }
+    state_fmt["held"] = wb.add_format(dict(base, align="center", font_color="#9C0006", bg_color="#FCE4D6", bold=True))
+    state_fmt["other_file"] = wb.add_format(dict(base, align="center", font_color="#7F6000", bg_color="#FCE4D6",
+                                                 bold=True))
+    f_held = wb.add_format(dict(base, align="left", font_color="#9C0006", bg_color="#FCE4D6"))
+    f_held_head = wb.add_format(dict(base, align="left", bold=True, font_color="#9C0006", bg_color="#FCE4D6"))
 
     ws = wb.add_worksheet("报送情况")
-    heads = ("序号", "单位代码", "单位名称", "上级", "状态", "错误", "警告", "报送次数", "当前文件", "收到时间", "备注")
-    widths = (6, 13, 28, 10, 13, 6, 6, 8, 44, 17, 44)
+    heads = ("序号", "单位代码", "单位名称", "上级", "状态", "错误", "警告", "报送次数", "当前文件", "收到时间",
+             "联系人", "电话", "邮箱", "备注")
+    widths = (6, 13, 28, 10, 13, 6, 6, 8, 40, 17, 10, 14, 18, 44)
     last = len(heads) - 1
     for i, w in enumerate(widths):
         ws.set_column(i, i, w)
@@ -461,9 +467,26 @@ def build_overview_workbook(overview, *, title: str) -> bytes:
     counts = overview.counts()
     summary = "　".join(f"{STATE_LABELS[k]} {v}" for k, v in counts.items())
     ws.merge_range(1, 0, 1, last, f"共 {len(overview.rows)} 个单位：{summary}", f_sub)
+    r = 3
+    if overview.held:  # first: numbers that may be another agency's, not counted until someone confirms
+        ws.merge_range(r, 0, r, last, f"单位不符，待确认的文件 {len(overview.held)} 个（不计入合计；确认归属后才计入）",
+                       f_held_head)
+        r += 1
+        for hf in overview.held:
+            rec = hf.record
+            names = (f"{hf.how}指向“{hf.named_name}”（{hf.named_code}），工作簿中的填报单位却是“{hf.workbook_name}”"
+                     f"（{hf.workbook_code}）" if hf.named_code else
+                     f"工作簿中的填报单位为“{hf.workbook_name}”（{hf.workbook_code}），同一次收集中还收到该单位另一个"
+                     "文件名不同、内容不同的文件")
+            text = f"[编号 {rec.id}] {rec.path or rec.file_name}：{names}。{hf.what_to_do}"
+            ws.merge_range(r, 0, r, last, text, f_held)
+            _fit_row(ws, r, [(text, sum(widths))])
+            r += 1
+        r += 1
+    header_row = r
     for c, h in enumerate(heads):
-        ws.write_string(3, c, h, f_head)
-    r = 4
+        ws.write_string(r, c, h, f_head)
+    r += 1
     for row in overview.rows:
         ws.write_number(r, 0, row.position, f_center)
         ws.write_string(r, 1, row.code, f_text)
@@ -475,22 +498,26 @@ def build_overview_workbook(overview, *, title: str) -> bytes:
         ws.write_number(r, 7, row.versions, f_center)
         ws.write_string(r, 8, row.file_name, f_text)
         ws.write_string(r, 9, (row.received_at or "")[:16].replace("T", " "), f_center)
+        ws.write_string(r, 10, row.contact, f_text)  # text: a phone number keeps its leading zero
+        ws.write_string(r, 11, row.phone, f_text)
+        ws.write_string(r, 12, row.email, f_text)
         note = "；".join(x for x in (row.review_note if overview.reviewing else "", row.note) if x)
-        ws.write_string(r, 10, note, f_text)
-        _fit_row(ws, r, [(row.name, widths[2]), (row.file_name, widths[8]), (note, widths[10])])
+        ws.write_string(r, 13, note, f_text)
+        _fit_row(ws, r, [(row.name, widths[2]), (row.file_name, widths[8]), (note, widths[13])])
         r += 1
-    ws.autofilter(3, 0, max(r - 1, 3), last)
-    ws.freeze_panes(4, 3)
+    ws.autofilter(header_row, 0, max(r - 1, header_row), last)
+    ws.freeze_panes(header_row + 1, 3)
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
-    ws.repeat_rows(3, 3)
+    ws.repeat_rows(header_row, header_row)
 
     ws2 = wb.add_worksheet("未接收的文件")
-    heads2 = ("序号", "文件", "收到时间", "识别出的单位", "状态", "原因")
-    for i, w in enumerate((6, 40, 17, 28, 10, 60)):
+    heads2 = ("序号", "文件", "收到时间", "识别出的单位", "状态", "原因", "请对方")
+    for i, w in enumerate((6, 40, 17, 28, 10, 50, 40)):
         ws2.set_column(i, i, w)
-    ws2.merge_range(0, 0, 0, 5, "未能计入任何单位的文件（无法读取且无法识别单位、年度不符、单位不在名单中等）", f_sub)
+    ws2.merge_range(0, 0, 0, 6, "收件文件夹中未计入任何单位的文件：无法读取且无法识别单位、年度不符、单位不在名单中，"
+                                "以及没有收集的文件（其他格式的表格、文档、图片、隐藏文件等；能从文件名认出单位的已注明）", f_sub)
     for c, h in enumerate(heads2):
         ws2.write_string(2, c, h, f_head)
     r = 3
@@ -501,10 +528,25 @@ def build_overview_workbook(overview, *, title: str) -> bytes:
         ws2.write_string(r, 3, " ".join(x for x in (rec.agency_code, rec.agency_name) if x) or "—", f_text)
         ws2.write_string(r, 4, "无法读取" if rec.status == "unreadable" else "拒收", f_center)
         ws2.write_string(r, 5, rec.reason or "", f_text)
-        _fit_row(ws2, r, [(rec.path or rec.file_name, 40), (rec.reason or "", 60)])
+        ws2.write_string(r, 6, "", f_text)
+        _fit_row(ws2, r, [(rec.path or rec.file_name, 40), (rec.reason or "", 50)])
+        r += 1
+    for i, sk in enumerate((sk for sk in overview.skipped if sk.get("code") != "lock_file"),
+                           len(overview.rejected) + 1):
+        who = " ".join(x for x in (sk.get("agency_code"), sk.get("agency_name")) if x)
+        if who and sk.get("matched_by"):
+            who += f"（按{sk['matched_by']}）"
+        ws2.write_number(r, 0, i, f_center)
+        ws2.write_string(r, 1, sk["path"], f_text)
+        ws2.write_string(r, 2, (sk.get("seen_at") or "")[:16].replace("T", " "), f_center)
+        ws2.write_string(r, 3, who or "—", f_text)
+        ws2.write_string(r, 4, "未收集", f_center)
+        ws2.write_string(r, 5, sk.get("reason") or "", f_text)
+        ws2.write_string(r, 6, sk.get("ask") or "", f_text)
+        _fit_row(ws2, r, [(sk["path"], 40), (sk.get("reason") or "", 50), (sk.get("ask") or "", 40)])
         r += 1
     if r == 3:
-        ws2.merge_range(3, 0, 3, 5, "（无）", f_center)
+        ws2.merge_range(3, 0, 3, 6, "（无）", f_center)
     ws2.set_landscape()
     ws2.set_paper(9)
     ws2.fit_to_pages(1, 0)

@@ -92,6 +92,22 @@ class Distribution:
     out_dir: Path
     manifest: Path
     files: list = field(default_factory=list)  # (Agency, file name, prefilled?)
+    matches: list = field(default_factory=list)  # (Agency, last year's code, how) where not matched by the same code
+
+    def match_lines(self) -> list[str]:
+        """What was matched to last year's data other than by the identical code, in a few lines."""
+        if not self.matches:
+            return []
+        by_how: dict[str, list] = {}
+        for a, prev, how in self.matches:
+            by_how.setdefault(how, []).append(f"{a.code}←{prev}" if how != "名称" else f"{a.name}（{a.code}←{prev}）")
+        lines = []
+        for how, items in by_how.items():
+            shown = "、".join(items[:8]) + (f" 等 {len(items)} 个" if len(items) > 8 else "")
+            words = {"代码（忽略前导零）": "代码去掉前导零后相同（名单中的代码可能被 Excel 去掉了前导零）",
+                     "名称": "代码不同、名称相同"}.get(how, how)
+            lines.append(f"按{how}对应到上年数据的单位 {len(items)} 个（{words}）：{shown}")
+        return lines
 
     @property
     def prefilled(self) -> int:
@@ -131,11 +147,17 @@ def distribute(spec, year: int, roster: Roster, out_dir, *, db=None, show_progre
         names = [workbook_file_name(year, a) for a in roster]
         files = []
 
+        matches: list = []
+
         def tasks():
+            prev_roster = store.roster(year - 1) if store is not None else None
             for agency, name in zip(roster, names):
                 prev_json = None
                 if store is not None:
-                    rec = store.latest_usable(year - 1, agency.code)
+                    prev_code, how = _previous_code(store, prev_roster, year - 1, agency)
+                    if how:
+                        matches.append((agency, prev_code, how))
+                    rec = store.latest_usable(year - 1, prev_code)
                     if rec is not None and rec.data_json and _usable_previous(json.loads(rec.data_json), spec):
                         prev_json = rec.data_json
                 yield (agency.name, agency.code, name, prev_json)
@@ -149,11 +171,32 @@ def distribute(spec, year: int, roster: Roster, out_dir, *, db=None, show_progre
         manifest = out / f"下发清单-{year}.csv"
         write_csv(manifest, [["序号", "单位代码", "单位名称", "上级", "类型", "文件名", "已按上年数据预填"]] + [
             [i, a.code, a.name, a.parent, a.kind, name, "是" if pre else "否"] for i, (a, name, pre) in enumerate(files, 1)])
-        return Distribution(out, manifest, files)
+        return Distribution(out, manifest, files, [m for m in matches if m[2]])
     finally:
         if store is not None:
             store.close()
 
+
+
+def _previous_code(store, prev_roster, prev_year: int, agency: Agency) -> tuple[str, str]:
+    """(code of ``agency`` in ``prev_year``, how it was matched: "" for the same code).
+
+    The same code first; then the same code after normalising (leading zeros
+    that Excel stripped, spaces, case); then the same name (unique).
+    """
+    if store.latest_usable(prev_year, agency.code) is not None:
+        return agency.code, ""
+    if prev_roster is not None:
+        hit = prev_roster.match_code(agency.code)
+        if hit is not None and hit.code != agency.code:
+            return hit.code, "代码（忽略前导零）"
+        hit = prev_roster.match_name(agency.name)
+        if hit is not None and hit.code != agency.code:
+            return hit.code, "名称"
+    codes = [c for c in store.codes_named(agency.name) if c != agency.code]
+    if len(codes) == 1:
+        return codes[0], "名称"
+    return agency.code, ""
 
 
 POOL_FROM = 40  # agencies: fewer are built in-process

@@ -14,6 +14,7 @@ import re
 from xlsxwriter.workbook import Workbook
 
 from xlsxgen import messages
+from xlsxgen.files import OUTPUT_MARKER
 from xlsxgen.spec.rules import compile_spec
 from xlsxgen.textwidth import text_width
 
@@ -51,14 +52,16 @@ def build_feedback(*, spec, year: int, agency_name: str, agency_code: str, recor
     """The feedback workbook (bytes) of ``record`` (a store Record).
 
     ``review_comment``: the office's comment when it returned the submission (退回修改), shown first.
+    Information notes (nothing to fix) are not listed: a feedback file says only what the agency must look at.
     """
-    findings = sorted(record.findings, key=lambda f: (SEVERITY_ORDER.get(f.get("severity"), 2),
+    findings = sorted((f for f in record.findings if f.get("severity") in SEVERITY_ORDER),
+                      key=lambda f: (SEVERITY_ORDER.get(f.get("severity"), 2),
                                                       str(f.get("sheet") or ""), _cell_sort(f.get("cell"))))
     hints = fix_hints(spec)
     out = io.BytesIO()
     wb = Workbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
                         "strings_to_urls": False})
-    wb.set_properties({"title": f"{agency_name}{year}年度报送文件校验反馈", "author": "xlsxgen"})
+    wb.set_properties({"title": f"{agency_name}{year}年度报送文件校验反馈", "author": "xlsxgen", "keywords": OUTPUT_MARKER})
     base = {"font_name": FONT, "font_size": 11, "valign": "vcenter", "text_wrap": True}
     boxed = dict(base, border=1)
     f_title = wb.add_format(dict(base, font_name="黑体", font_size=16, align="center"))

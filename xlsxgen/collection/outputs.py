@@ -22,9 +22,10 @@ from xlsxgen.collection.statuses import (
 from xlsxgen.collection.store import Store
 from xlsxgen.data import to_canonical
 from xlsxgen.errors import UsageError, XlsxgenError
-from xlsxgen.files import os_reason, safe_file_part, write_atomic
+from xlsxgen.files import clean_stale_temporaries, os_reason, safe_file_part, temp_prefix, write_atomic
 from xlsxgen.render import SUFFIXES
 from xlsxgen.render.compilation import render_consolidated
+from xlsxgen.workbook.plan import CONSOLIDATED_ROLE
 from xlsxgen.workbook.writer import build_workbook
 
 
@@ -39,6 +40,9 @@ def prepare_out_dir(out_dir) -> Path:
         raise UsageError(f"无法创建输出文件夹 {out}：{os_reason(e)}") from None
     if not os.access(out, os.W_OK):
         raise UsageError(f"无法写入输出文件夹 {out}：没有写权限")
+    # hidden temporaries of an earlier run that was killed (kill -9, power cut) are removed here
+    for folder in (out, out / "反馈单", out / "数据"):
+        clean_stale_temporaries(folder)
     return out
 
 
@@ -141,7 +145,7 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
         res.official = write_atomic(
             out / f"汇总-{year}-{safe_file_part(sum_name)}.xlsx",
             build_workbook(spec, year=year, agency_name=sum_name, agency_code=sum_code, data=total,
-                           previous=prev_total))
+                           previous=prev_total, role=CONSOLIDATED_ROLE))
         res.sum_json = write_atomic(out / f"汇总数据-{year}.json",
                                     json.dumps(to_canonical(spec, total), ensure_ascii=False, indent=2) + "\n")
         # 5. the report draft of the sum
@@ -193,7 +197,7 @@ def canonical_text(doc: dict) -> str:
 
 def _write_quick(path: Path, text: str) -> None:
     """Write a derived file via a temporary name and a rename (no fsync: it can be regenerated)."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f"{temp_prefix(path.name)}tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)

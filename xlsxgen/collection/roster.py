@@ -28,8 +28,13 @@ HEADER_ALIASES = {
     "name": ("名称", "单位名称", "单位", "机构名称", "name", "agency_name", "agency"),
     "parent": ("上级", "上级单位", "上级代码", "上级单位代码", "parent", "parent_code"),
     "kind": ("类型", "单位类型", "机构类型", "type", "kind", "category"),
+    "contact": ("联系人", "联络人", "经办人", "contact", "contact_person"),
+    "phone": ("电话", "手机", "手机号", "联系方式", "phone", "tel", "telephone", "mobile"),  # 联系电话: see _header_field
+    "email": ("邮箱", "电子邮箱", "电子邮件", "邮件", "email", "e-mail", "mail"),
 }
-FIELD_LABELS = {"code": "代码", "name": "名称", "parent": "上级", "kind": "类型"}
+FIELD_LABELS = {"code": "代码", "name": "名称", "parent": "上级", "kind": "类型", "contact": "联系人", "phone": "电话",
+                "email": "邮箱"}
+CONTACT_FIELDS = ("contact", "phone", "email")
 MAX_PROBLEMS_SHOWN = 8
 
 
@@ -44,6 +49,9 @@ class Agency:
     parent: str = ""
     kind: str = ""
     line: int = 0  # row number in the file (header = 1)
+    contact: str = ""  # 联系人, 电话, 邮箱: optional roster columns, for chasing late agencies
+    phone: str = ""
+    email: str = ""
 
 
 @dataclass
@@ -82,6 +90,25 @@ class Roster:
         hits = self.__dict__["_by_name"].get(_norm(name), ())
         return hits[0] if len(hits) == 1 else None
 
+    def match_code(self, code: str) -> Agency | None:
+        """The agency whose code equals ``code`` after normalising (spaces, case, leading zeros), if exactly one.
+
+        Excel strips leading zeros when a roster is saved with the code column as
+        numbers (``001`` becomes ``1``); workbooks and last year's data still say ``001``.
+        """
+        key = norm_code(code)
+        if not key:
+            return None
+        index = self.__dict__.get("_by_code_norm")
+        if index is None or self.__dict__.get("_by_code_norm_n") != len(self.agencies):
+            index = {}
+            for a in self.agencies:
+                index.setdefault(norm_code(a.code), []).append(a)
+            self.__dict__["_by_code_norm"] = index
+            self.__dict__["_by_code_norm_n"] = len(self.agencies)
+        hits = index.get(key, ())
+        return hits[0] if len(hits) == 1 else None
+
     def match_file_name(self, file_name: str) -> Agency | None:
         """Guess the agency of a file from its name (for files that cannot be read).
 
@@ -102,8 +129,33 @@ class Roster:
         return None
 
 
+def named_agency(roster, path: str):
+    """(agency, how) when the file's name, its archive's or a folder's names one roster agency; else (None, "")."""
+    if roster is None or not path:
+        return None, ""
+    outer, _, member = path.rpartition("!")
+    parts = [("文件名", (member or path).rsplit("/", 1)[-1])]
+    if outer:
+        parts.append(("压缩包名", outer.rsplit("/", 1)[-1]))
+    folders = (outer or path).split("/")[:-1] if outer else path.split("/")[:-1]
+    if outer and "/" in member:
+        folders = member.split("/")[:-1] + folders
+    parts += [("文件夹名", f) for f in reversed(folders) if f]
+    for how, name in parts:
+        agency = roster.match_file_name(name)
+        if agency is not None:
+            return agency, how
+    return None, ""
+
+
 def _norm(s: str) -> str:
     return re.sub(r"\s+", "", s or "")
+
+
+def norm_code(code: str) -> str:
+    """A code compared loosely: no spaces, upper case, leading zeros of every digit run dropped (``001`` = ``1``)."""
+    s = _norm(code).upper()
+    return re.sub(r"(?<![0-9])0+(?=[0-9])", "", s)
 
 
 def _decode(raw: bytes, path: str) -> tuple[str, str]:
@@ -133,9 +185,10 @@ def _delimiter(first_line: str) -> str:
 
 def _header_field(text: str) -> str | None:
     t = _norm(text).lower().lstrip("\ufeff")
-    for fld, aliases in HEADER_ALIASES.items():
-        if t in (a.lower() for a in aliases):
-            return fld
+    for key in (t, t[2:] if t.startswith("联系") else None):  # 联系电话, 联系邮箱 are 电话, 邮箱
+        for fld, aliases in HEADER_ALIASES.items():
+            if key and key in (a.lower() for a in aliases):
+                return fld
     return None
 
 
@@ -201,7 +254,8 @@ def parse_roster(raw: bytes, source: str = "名单") -> Roster:
             problems.append(f"第{line}行代码“{code}”与第{first_line_of[code]}行重复")
             continue
         first_line_of[code] = line
-        agencies.append(Agency(code=code, name=name, parent=cell("parent"), kind=cell("kind"), line=line))
+        agencies.append(Agency(code=code, name=name, parent=cell("parent"), kind=cell("kind"), line=line,
+                               contact=cell("contact"), phone=cell("phone"), email=cell("email")))
     if problems:
         shown = "；".join(problems[:MAX_PROBLEMS_SHOWN])
         more = f"；另有 {len(problems) - MAX_PROBLEMS_SHOWN} 处" if len(problems) > MAX_PROBLEMS_SHOWN else ""

@@ -33,13 +33,20 @@ STATE_LABELS = {
     "warning": "仅有警告",
     "invalid": "有错误",
     "unreadable": "无法读取",
+    "held": "单位不符，待确认",  # a file named for this agency holds another's workbook (or vice versa)
+    "other_file": "文件类型不符",  # only files that are not workbooks (.xls, .doc, .pdf ...) arrived
     "missing": "未提交",
 }
+NOT_DONE = ("missing", "invalid", "unreadable", "held", "other_file")  # states an office chases (xlsxgen remind)
+
+# held submissions: the file's name names one agency, the workbook another (or one agency twice in a run)
+HELD_REASONS = ("agency_mismatch", "agency_twice")
 STATE_OF_STATUS = {ACCEPTED: "ok", WARNING: "warning", INVALID: "invalid", UNREADABLE: "unreadable"}
 
 # why a file was rejected (reason codes recorded by the intake)
 REJECT_WORDS = {"wrong_year": "年度不符", "wrong_format": "格式版本不符", "unknown_agency": "不在名单中",
-                "unreadable": "无法读取且无法识别单位"}
+                "unreadable": "无法读取且无法识别单位", "agency_mismatch": "单位不符，待确认",
+                "agency_twice": "同一单位两个文件，待确认"}
 
 # review states of an agency and year (xlsxgen.collection.review)
 REVIEW_PENDING = "pending"
@@ -55,7 +62,7 @@ DECISION_WORDS = {DECISION_ACCEPTED: "接受", DECISION_REJECTED: "不接受"}
 
 # the actions of the audit log
 ACTION_WORDS = {"accept": "接受", "return": "退回修改", "reopen": "重新打开", "explain": "说明警告",
-                "decide": "决定警告"}
+                "decide": "决定警告", "confirm": "确认归属"}
 
 
 def status_word(status: str) -> str:

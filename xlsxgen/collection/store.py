@@ -487,8 +487,9 @@ class Store:
     # ------------------------------------------------------------------ writing
     def save_roster(self, year: int, roster) -> None:
         """Record ``roster`` as the roster of ``year`` (replacing an earlier roster of that year)."""
-        rows = [dict(year=year, code=a.code, name=a.name, parent=a.parent, kind=a.kind, position=i)
-                for i, a in enumerate(roster)]
+        rows = [dict(year=year, code=a.code, name=a.name, parent=a.parent, kind=a.kind, position=i,
+                     contact=getattr(a, "contact", "") or "", phone=getattr(a, "phone", "") or "",
+                     email=getattr(a, "email", "") or "") for i, a in enumerate(roster)]
 
         def go(conn):
             conn.execute(sa.delete(A).where(A.c.year == year))
@@ -511,10 +512,87 @@ class Store:
         """Insert received files (dicts with the column names); return how many were new."""
         if not rows:
             return 0
-        params = [{c: (r.get(c) if c != "findings" else r.get(c) or "[]") for c in _INSERT_COLUMNS} for r in rows]
-        # only the (year, sha256) conflict is ignored; any other constraint violation aborts the batch
-        stmt = (self._insert(S).on_conflict_do_nothing(index_elements=["year", "sha256"]).returning(S.c.id))
-        return self._write(lambda c: len(c.execute(stmt, params).all()))
+        # only the (year, sha256) conflict is ignored; any other constraint violation aborts the batch.
+        # One single-row statement, compiled once, run by the driver's executemany (psycopg pipelines it):
+        # a multi-row INSERT … RETURNING costs psycopg a parse of thousands of placeholders per batch.
+        sql, positions = self._insert_sql()
+        if positions is None:
+            params = [{c: (r.get(c) if c != "findings" else r.get(c) or "[]") for c in _INSERT_COLUMNS} for r in rows]
+        else:
+            params = [tuple(r.get(c) if c != "findings" else r.get(c) or "[]" for c in positions) for r in rows]
+        return self._write(lambda c: c.exec_driver_sql(sql, params).rowcount)
+
+    def _insert_sql(self):
+        got = getattr(self, "_insert_compiled", None)
+        if got is None:
+            stmt = self._insert(S).values({c: sa.bindparam(c) for c in _INSERT_COLUMNS}).on_conflict_do_nothing(
+                index_elements=["year", "sha256"])
+            compiled = stmt.compile(dialect=self.engine.dialect)
+            got = self._insert_compiled = (str(compiled), compiled.positiontup)
+        return got
+
+    def hold(self, year: int, hashes: list[str], reason_code: str, reason: str) -> int:
+        """Hold stored submissions (by hash) until someone confirms whose they are: not current, not summed."""
+        if not hashes:
+            return 0
+        stmt = (sa.update(S).where(S.c.year == year, S.c.sha256 == sa.bindparam("h"),
+                                   S.c.status.in_(("accepted", "warning", "invalid")))
+                .values(status="rejected", reason_code=reason_code, reason=reason))
+        return self._write(lambda c: c.execute(stmt, [{"h": h} for h in hashes]).rowcount)
+
+    def confirm(self, submission_id: int, *, agency_code: str, agency_name: str, by: str, note: str = "") -> Record:
+        """Resolve a held submission: it becomes ``agency_code``'s (its checked status back), recorded in the audit log."""
+        at = now_iso()
+
+        def go(conn):
+            row = conn.execute(select(*[S.c[c] for c in _COLUMNS]).where(S.c.id == submission_id)).first()
+            if row is None:
+                raise StoreError(f"收集库中没有编号为 {submission_id} 的报送")
+            rec = _record(row)
+            conn.execute(sa.update(S).where(S.c.id == submission_id).values(
+                status=rec.checked_status or rec.status, agency_code=agency_code, agency_name=agency_name,
+                reason_code="confirmed", reason=f"已确认为{agency_name}（{agency_code}）的报送：{by}，{at[:16].replace('T', ' ')}"
+                + (f"；{note}" if note else "")))
+            conn.execute(sa.insert(t.audit).values(
+                at=at, actor=by, action="confirm", year=rec.year, agency_code=agency_code, submission_id=submission_id,
+                before_state=f"{rec.status}:{rec.reason_code or ''}:{rec.agency_code or ''}",
+                after_state=f"{rec.checked_status or rec.status}:confirmed:{agency_code}", comment=note or None))
+            return rec
+
+        self._write(go)
+        return self.get(submission_id)
+
+    def find(self, year: int, key: str) -> list[Record]:
+        """Submissions of ``year`` whose SHA-256, stored path or file name is ``key`` (newest first)."""
+        q = (select(*[S.c[c] for c in _COLUMNS]).where(
+            S.c.year == year, sa.or_(S.c.sha256 == key, S.c.path == key, S.c.file_name == key))
+            .order_by(S.c.id.desc()))
+        with self._read() as c:
+            return [_record(r) for r in c.execute(q)]
+
+    def save_skipped(self, year: int, run_id: int | None, entries) -> int:
+        """Record inbox entries that were not collected (one row per year and path; a later run updates it)."""
+        rows = [dict(year=year, path=e.path, file_name=e.file_name, size=int(e.size or 0), code=e.code,
+                     reason=e.reason, ask=e.ask or "", agency_code=e.agency_code or None,
+                     agency_name=e.agency_name or None, matched_by=e.matched_by or "", run_id=run_id,
+                     seen_at=now_iso()) for e in entries]
+        if not rows:
+            return 0
+        F = t.inbox_files
+        stmt = self._insert(F)
+        stmt = stmt.on_conflict_do_update(index_elements=["year", "path"], set_={
+            c: stmt.excluded[c] for c in ("file_name", "size", "code", "reason", "ask", "agency_code",
+                                          "agency_name", "matched_by", "run_id", "seen_at")})
+        return self._write(lambda c: c.execute(stmt, rows).rowcount)
+
+    def skipped_files(self, year: int, *, codes=None) -> list[dict]:
+        """The inbox entries of ``year`` that were not collected (dicts), in path order."""
+        F = t.inbox_files
+        q = select(F).where(F.c.year == year).order_by(F.c.path)
+        if codes is not None:
+            q = q.where(F.c.code.in_(tuple(codes)))
+        with self._read() as c:
+            return [dict(r._mapping) for r in c.execute(q)]
 
     def readmit(self, year: int, codes, format_id: str | None = None) -> int:
         """Admit files once rejected for a reason this run no longer has.
@@ -553,11 +631,12 @@ class Store:
     def roster(self, year: int):
         """The roster recorded for ``year``, or None."""
         with self._read() as c:
-            rows = c.execute(select(A.c.code, A.c.name, A.c.parent, A.c.kind).where(A.c.year == year)
-                             .order_by(A.c.position)).all()
+            rows = c.execute(select(A.c.code, A.c.name, A.c.parent, A.c.kind, A.c.contact, A.c.phone, A.c.email)
+                             .where(A.c.year == year).order_by(A.c.position)).all()
         if not rows:
             return None
-        return Roster([Agency(c, n, p, k) for c, n, p, k in rows], source=f"{self.path}（{year}年度名单）")
+        return Roster([Agency(c, n, p, k, contact=ct or "", phone=ph or "", email=em or "")
+                       for c, n, p, k, ct, ph, em in rows], source=f"{self.path}（{year}年度名单）")
 
     def years(self) -> list[int]:
         with self._read() as c:
@@ -620,6 +699,12 @@ class Store:
         row = self._points.first("usable_data", lambda: _q_usable([S.c.data]).where(S.c.data.is_not(None)),
                                  year=year, code=agency_code)
         return json.loads(row[0]) if row and row[0] else None
+
+    def codes_with_usable(self, year: int) -> set[str]:
+        """Codes of the agencies that have a usable submission in ``year`` (workers ask once, not per file)."""
+        with self._read() as c:
+            return set(c.execute(select(S.c.agency_code).where(
+                S.c.year == year, S.c.status.in_(USABLE), S.c.agency_code.is_not(None)).distinct()).scalars())
 
     def codes_named(self, name: str) -> list[str]:
         """Agency codes recorded under the full name ``name`` (in submissions or rosters)."""

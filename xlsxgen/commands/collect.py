@@ -54,7 +54,7 @@ def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code
         prepare_out_dir(out_dir)
     try:
         result = collect(inbox, db=db, year=year, roster_path=roster_path, jobs=jobs, show_progress=not quiet,
-                         spec=spec)
+                         spec=spec, out_dir=out_dir)
     except KeyboardInterrupt:
         click.echo("已中断。已导入的文件已安全入库；再次运行同一命令会继续导入其余文件。", err=True)
         raise SystemExit(130) from None
@@ -71,8 +71,13 @@ def command(inbox, db, year, format_id, roster_path, out_dir, sum_name, sum_code
 
 
 def _summary(r) -> str:
+    from collections import Counter
+
+    from xlsxgen.collection.intake import SKIP_WORDS
+    from xlsxgen.files import printable
+
     new = "、".join(f"{status_word(k)} {v}" for k, v in r.by_status.items() if v)
-    parts = [f"收件文件夹中有 {r.files_seen} 个 .xlsx 文件，用时 {r.seconds:.1f} 秒：新入库 {r.imported} 个"
+    parts = [f"收件文件夹中有 {r.files_seen} 个工作簿（.xlsx，含 .zip 中的），用时 {r.seconds:.1f} 秒：新入库 {r.imported} 个"
              + (f"（{new}）" if new else "")]
     if r.already:
         parts.append(f"{r.already} 个此前已入库，未重复导入")
@@ -80,12 +85,17 @@ def _summary(r) -> str:
         parts.append(f"{r.duplicates} 个与其他文件内容完全相同，只记一次")
     if r.readmitted:
         parts.append(f"{r.readmitted} 个此前因单位不在名单中被拒收的文件，现已按新名单接收")
-    other = sum(r.other_files.values())
-    if other:
-        kinds = "、".join(f"{k} {v}个" for k, v in r.other_files.most_common(5))
-        parts.append(f"另有 {other} 个非 .xlsx 文件未处理（{kinds}）")
-        if r.other_examples:
-            parts.append("其中疑似报表的：" + "、".join(r.other_examples[:5]) + "（请让报送单位用下发的 .xlsx 模板重新报送）")
+    if r.held:
+        parts.append(f"{r.held} 个文件单位不符，暂不计入，待确认（见下方，用 xlsxgen confirm 确认）")
+    if r.skipped:
+        kinds = Counter(SKIP_WORDS.get(sk.code, sk.code) for sk in r.skipped)
+        parts.append(f"另有 {len(r.skipped)} 个文件未收集（" + "、".join(f"{k} {v} 个" for k, v in kinds.most_common())
+                     + "）")
+        other = [sk for sk in r.skipped if sk.code in ("other_type", "archive")]
+        if other:
+            shown = "、".join(printable(sk.path) + (f"（{sk.agency_name}）" if sk.agency_name else "") for sk in other[:5])
+            parts.append(f"其中不是填报工作簿的：{shown}" + (f" 等 {len(other)} 个" if len(other) > 5 else "")
+                         + "（报送情况表“未接收的文件”中写明了原因和请对方怎么做）")
     return "；\n".join(parts) + "。"
 
 

@@ -52,7 +52,7 @@ def command(year, agency, code, format_id, output, roster_path, out_dir, db, qui
     if out.suffix.lower() != ".xlsx":
         raise UsageError(f"输出文件 {out} 应以 .xlsx 结尾")
     data = build_workbook(spec, year=year, agency_name=agency.strip(), agency_code=code.strip())
-    write_atomic(out, data)
+    write_atomic(out, data, make_parents=True)  # -o 去年/x.xlsx: the folder is created
     click.echo(f"已生成 {out}（{spec.id}，{agency.strip()}，{year}年度）")
 
 
@@ -69,4 +69,6 @@ def _roster_mode(spec, year, roster_path, out_dir, db, agency, output, quiet):
     click.echo(f"已为 {len(dist.files)} 个单位生成 {year} 年度填报工作簿（{spec.id}），保存在 {dist.out_dir}")
     if db is not None:
         click.echo(f"其中 {dist.prefilled} 个已按上年度通过的数据预填（蓝色单元格，可修改）；名单已记入收集库 {db}")
+        for line in dist.match_lines():
+            click.echo(line)
     click.echo(f"下发清单：{dist.manifest}")

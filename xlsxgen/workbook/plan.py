@@ -35,6 +35,7 @@ from xlsxgen.spec.rules import compile_spec
 from xlsxgen.spec.runner import rules_for
 from xlsxgen.workbook.layout import a1, build_layout, place_checks
 
+CONSOLIDATED_ROLE = "consolidated"  # metadata role of a collection's sum in the official layout (not collected)
 META_SHEET = "_xlsxgen"  # very hidden; the tool's own, not a format fact
 GENERATOR = "xlsxgen"
 STRUCTURAL_ROLES = ("label", "input", "total", "check", "field", "bound", "previous", "status")
@@ -147,13 +148,21 @@ def _field_rows(sheet: SheetPlan, fields, first_row: int, group: str, value_col:
     return r
 
 
+GENERATION = 2  # of the plan: 2 reads 待填写 until data is entered; 1 (before issue 12) is still read
+INPUTS_SUM_ROW = 9  # 0-based row of ``inputs_sum`` on the metadata sheet (the cover's live status refers to it)
+
+
 @functools.lru_cache(maxsize=32)
-def build_plan(spec, with_previous: bool = False) -> WorkbookPlan:
-    """The plan of ``spec``'s workbook; ``with_previous`` adds the last-year sheet and checks."""
-    return _build_plan(spec, with_previous)
+def build_plan(spec, with_previous: bool = False, generation: int = GENERATION) -> WorkbookPlan:
+    """The plan of ``spec``'s workbook; ``with_previous`` adds the last-year sheet and checks.
+
+    ``generation`` 1 is the plan of workbooks generated before the cover read
+    待填写 (kept so that templates distributed earlier in a season still import).
+    """
+    return _build_plan(spec, with_previous, generation)
 
 
-def _build_plan(spec, with_previous: bool) -> WorkbookPlan:
+def _build_plan(spec, with_previous: bool, generation: int = GENERATION) -> WorkbookPlan:
     compiled = compile_spec(spec)
     sh = spec.sheets
     plans: list[SheetPlan] = []
@@ -174,6 +183,11 @@ def _build_plan(spec, with_previous: bool) -> WorkbookPlan:
     for i, text in enumerate(spec.instructions):
         instr.add(2 + i, 0, "text", text=f"{i + 1}.", style="hint")
         instr.add(2 + i, 1, "label", text=text, style="paragraph")
+    if generation >= 2:  # personalised (not fingerprinted): what the cover's 待填写 means, and the prefilled cells
+        n = len(spec.instructions)
+        instr.add(2 + n, 0, "text", text=f"{n + 1}.", style="hint")
+        instr.add(2 + n, 1, "text", text="{pending_note}", style="paragraph")
+        instr.add(3 + n, 1, "text", text="{prefill_note}", style="paragraph")
     plans.append(instr)
 
     # ------------------------------------------------------------ statutory tables
@@ -244,7 +258,7 @@ def _build_plan(spec, with_previous: bool) -> WorkbookPlan:
     # ------------------------------------------------------------ live checks
     checks = SheetPlan(sh["checks"], "checks", widths=[6, 40, 16, 10, 8, 70])
     checks.add(0, 0, "label", text=sh["checks"], last_row=0, last_col=5, style="title")
-    for ci, head in enumerate(messages.CHECK_HEADERS):
+    for ci, head in enumerate(messages.CHECK_HEADERS if generation >= 2 else messages.CHECK_HEADERS_V1):
         checks.add(2, ci, "label", text=head, style="column_header")
     check_row = 3
     result_cells = []
@@ -275,7 +289,9 @@ def _build_plan(spec, with_previous: bool) -> WorkbookPlan:
                            f'"{messages.PASS}","{messages.FAIL_SHORT}")',
                    rule=ru, style="check_short")
             check_row += 1
-    narrative = SheetPlan(sh["narrative"], "narrative", widths=[30, 90, 36])
+    # landscape and at most one A4 page wide at 100%: a long paragraph prints at the font's size (10 pt)
+    narrative = (SheetPlan(sh["narrative"], "narrative", widths=[16, 100, 24], landscape=True) if generation >= 2
+                 else SheetPlan(sh["narrative"], "narrative", widths=[30, 90, 36]))
     narrative.add(0, 0, "label", text=spec.narrative_title, last_row=0, last_col=2, style="title")
     for ci, head in enumerate(messages.NARRATIVE_HEADERS):
         narrative.add(1, ci, "label", text=head, style="column_header")
@@ -305,7 +321,56 @@ def _build_plan(spec, with_previous: bool) -> WorkbookPlan:
 
     meta = SheetPlan(META_SHEET, "meta", widths=[20, 60])
     plans.append(meta)
+    if generation >= 2:  # nothing typed yet (prefilled figures as distributed): 待填写, not an accusation
+        status_cell.formula = f'IF({_untouched_condition(plans)},"{messages.STATUS_PENDING}",{status_cell.formula})'
     return WorkbookPlan(spec, plans, with_previous, result_cells)
+
+
+def _ranges(cells) -> list[str]:
+    """Runs of cells down a column as A1 ranges (absolute), in sheet order."""
+    out = []
+    for col in sorted({c.col for c in cells}):
+        rows = sorted(c.row for c in cells if c.col == col)
+        start = prev = rows[0]
+        for r in rows[1:] + [None]:
+            if r is not None and r == prev + 1:
+                prev = r
+                continue
+            out.append(a1(start, col, True) if start == prev else f"{a1(start, col, True)}:{a1(prev, col, True)}")
+            if r is not None:
+                start = prev = r
+    return out
+
+
+def numeric_bounds(plans) -> list[tuple[str, int, int, int, int]]:
+    """(sheet, first row, first col, last row, last col) around the typed figures of each sheet."""
+    out = []
+    for sp in plans:
+        cells = [c for c in sp.cells if c.role in ("input", "total")
+                 or (c.role == "field" and c.kind in ("count", "amount", "signed_count"))]
+        if cells:
+            out.append((sp.name, min(c.row for c in cells), min(c.col for c in cells),
+                        max(c.last_row if c.last_row is not None else c.row for c in cells),
+                        max(c.last_col if c.last_col is not None else c.col for c in cells)))
+    return out
+
+
+def _untouched_condition(plans) -> str:
+    """Excel: no text field typed, and the figures' absolute sum as distributed (recorded in the metadata)."""
+    texts = [c for sp in plans for c in sp.cells if c.role == "field" and c.kind not in ("count", "amount",
+                                                                                          "signed_count")]
+    by_sheet: dict[str, list] = {}
+    for c in texts:
+        by_sheet.setdefault(c.sheet, []).append(c)
+    counta = ",".join(f"{quote_sheet(sh)}!{rng}" for sh, cs in by_sheet.items() for rng in _ranges(cs))
+    sums = []
+    for sh, r0, c0, r1, c1 in numeric_bounds(plans):
+        rng = f"{quote_sheet(sh)}!{a1(r0, c0, True)}:{a1(r1, c1, True)}"
+        sums.append(f'SUMIF({rng},">0")-SUMIF({rng},"<0")')
+    total = "+".join(sums) or "0"
+    meta = f"{quote_sheet(META_SHEET)}!{a1(INPUTS_SUM_ROW, 1, True)}"
+    cond = f"ROUND({total},4)=ROUND(N({meta}),4)"
+    return f"AND(COUNTA({counta})=0,{cond})" if counta else cond
 
 
 def _instance_title(ru) -> str:
@@ -337,9 +402,39 @@ def _check_formula(ru, cond: str, address_of) -> str:
     return f'IF({cond},"{messages.PASS}",{"&".join(parts) or _excel_string("")})'
 
 
-def metadata_rows(plan: WorkbookPlan, *, agency_name: str, agency_code: str, year: int, version: str) -> list:
-    """Key/value rows of the very hidden metadata sheet."""
+def inputs_digest(values: dict) -> str:
+    """A short digest of the figures a workbook was distributed with (every non-zero input; blank = 0).
+
+    Recorded in the metadata (``inputs``) so that the importer can tell a
+    template sent back untouched — prefilled values included — from a filled one.
+    """
+    import hashlib
+
+    items = []
+    for key, v in values.items():
+        if len(key) != 3 or v in (None, "") or not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        f = float(v)
+        if f != 0:
+            items.append(f"{key[0]}.{key[1]}.{key[2]}={f!r}")
+    return hashlib.sha256("\n".join(sorted(items)).encode("utf-8")).hexdigest()[:32]
+
+
+def metadata_rows(plan: WorkbookPlan, *, agency_name: str, agency_code: str, year: int, version: str,
+                  inputs: str = "", role: str = "", inputs_sum: float = 0) -> list:
+    """Key/value rows of the very hidden metadata sheet.
+
+    ``inputs`` is :func:`inputs_digest` of the distributed figures and ``inputs_sum``
+    their absolute sum (totals included: what the cover's status compares, row
+    :data:`INPUTS_SUM_ROW`); ``role`` marks a workbook that is not an agency's
+    template (``consolidated``: the sum a collection writes).
+    """
     spec = plan.spec
+    extra = [("inputs_sum", round(float(inputs_sum), 4))]
+    if inputs:
+        extra.append(("inputs", inputs))
+    if role:
+        extra.append(("role", role))
     return [
         ("generator", GENERATOR),
         ("generator_version", version),
@@ -350,4 +445,4 @@ def metadata_rows(plan: WorkbookPlan, *, agency_name: str, agency_code: str, yea
         ("year", str(year)),
         ("with_previous", "1" if plan.with_previous else "0"),
         ("fingerprint", plan.fingerprint),
-    ]
+    ] + extra

@@ -18,7 +18,7 @@ from xlsxgen.data import Submission, get_bound
 from xlsxgen.spec.rules import compile_spec, recompute_totals
 from xlsxgen.textwidth import text_width
 from xlsxgen.workbook.layout import a1
-from xlsxgen.workbook.plan import build_plan, metadata_rows, quote_sheet
+from xlsxgen.workbook.plan import build_plan, inputs_digest, metadata_rows, quote_sheet
 
 FIXED_TIME = _dt.datetime(2000, 1, 1, 0, 0, 0)  # document properties: fixed for byte-identical output
 FONT = "宋体"
@@ -67,7 +67,10 @@ class _Styles:
             "check_full": wb.add_format(dict(boxed, align="left")),
             "field_label": wb.add_format(dict(boxed, align="left", bold=True, bg_color=HEADER_FILL)),
             "field": wb.add_format(dict(boxed, align="left", bg_color=INPUT_FILL, locked=False)),
-            "long_text": wb.add_format(dict(boxed, align="left", valign="top", bg_color=INPUT_FILL, locked=False)),
+            # text fields are formatted as text: a phone number typed as 03197821234 keeps its leading zero
+            "field_text": wb.add_format(dict(boxed, align="left", bg_color=INPUT_FILL, locked=False, num_format="@")),
+            "long_text": wb.add_format(dict(boxed, align="left", valign="top", bg_color=INPUT_FILL, locked=False,
+                                            num_format="@")),
             "bound": wb.add_format(dict(boxed, align="left", bold=True)),
             "status": wb.add_format(dict(boxed, align="left", bold=True, font_color="#375623")),
             "hint": wb.add_format(dict(base, align="left", font_color="#595959")),
@@ -125,13 +128,16 @@ def build_workbook(
     data: Submission | None = None,
     previous: Submission | None = None,
     prefilled: frozenset = frozenset(),
+    role: str = "",
 ) -> bytes:
     """The .xlsx bytes of ``spec``'s workbook for one agency.
 
     ``data`` prefills inputs (as if typed); ``previous`` (last year's accepted
     data) adds the last-year sheet and the live cross-year checks;
     ``prefilled`` marks input keys that were carried over from last year.
+    ``role`` is recorded in the metadata (``consolidated`` for a collection's sum).
     """
+    meta_role = role  # (the loop below reuses the name ``role`` for cell roles)
     plan = build_plan(spec, previous is not None)
     compiled = compile_spec(spec)
     values: dict = {}
@@ -147,6 +153,12 @@ def build_workbook(
         src = prev_values if ref.previous else values
         return src.get((ref.table, ref.row, ref.column), 0)
 
+    # what the cover's live status compares to decide 待填写: the absolute sum of the figures as distributed
+    distributed = {k: values[k] for k in prefilled if k in values}
+    recompute_totals(spec, distributed)
+    distributed_sum = _abs_sum(plan, distributed, None)
+    pending = (_abs_sum(plan, values, data) == distributed_sum and not _typed_text(plan, data))
+
     out = io.BytesIO()
     wb = _LockedWorkbook(out, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
                                "strings_to_urls": False})
@@ -154,7 +166,8 @@ def build_workbook(
                        "created": FIXED_TIME, "comments": f"{spec.id} {spec.version}"})
     wb.set_calc_mode("auto")
     st = _Styles(wb)
-    personal = {"agency": agency_name, "year": year}
+    personal = {"agency": agency_name, "year": year, "pending_note": messages.PENDING_NOTE.format(
+        pending=messages.STATUS_PENDING), "prefill_note": _prefill_note(plan, prefilled)}
     sub_for_bind = Submission(spec.id, year=year, agency_name=agency_name, agency_code=agency_code,
                               contact=dict(data.contact) if data else {})
 
@@ -175,9 +188,14 @@ def build_workbook(
             ws.repeat_rows(*sp.repeat_rows)
         if sp.kind == "meta":
             for r, (k, v) in enumerate(metadata_rows(plan, agency_name=agency_name, agency_code=agency_code,
-                                                      year=year, version=__version__)):
+                                                      year=year, version=__version__, inputs=inputs_digest(
+                                                          {k: values[k] for k in prefilled if k in values}),
+                                                      role=meta_role, inputs_sum=distributed_sum)):
                 ws.write_string(r, 0, k)
-                ws.write_string(r, 1, v)
+                if isinstance(v, (int, float)):
+                    ws.write_number(r, 1, v)
+                else:
+                    ws.write_string(r, 1, v)
             ws.very_hidden()
             ws.protect("", {"select_locked_cells": False, "select_unlocked_cells": False})
             continue
@@ -238,9 +256,11 @@ def build_workbook(
                 wb.define_name(cell.name, f"={quote_sheet(sp.name)}!{a1(cell.row, cell.col, True)}")
             elif role == "status":
                 ws.write_formula(cell.row, cell.col, "=" + cell.formula, st["status"],
-                                 _status_value(plan, compiled, value_of))
+                                 messages.STATUS_PENDING if pending else _status_value(plan, compiled, value_of))
+                here = a1(cell.row, cell.col, True)
                 ws.conditional_format(cell.row, cell.col, cell.row, cell.col, {
-                    "type": "formula", "criteria": f'={a1(cell.row, cell.col, True)}<>"{messages.STATUS_OK}"',
+                    "type": "formula",
+                    "criteria": f'=AND({here}<>"{messages.STATUS_OK}",{here}<>"{messages.STATUS_PENDING}")',
                     "format": st.bad})
         for kind, cells in dv_cells.items():
             _validate(ws, kind, cells)
@@ -255,10 +275,8 @@ def build_workbook(
                 ws.conditional_format(res[0].row, res[0].col, res[-1].row, res[-1].col, {
                     "type": "formula", "criteria": f'={a1(res[0].row, res[0].col, False)}<>"{messages.PASS}"',
                     "format": st.bad})
-        if sp.kind in ("narrative",):
-            for cell in sp.cells:
-                if cell.role == "field" and cell.kind == "text":
-                    ws.set_row(cell.row, 96)
+        # narrative rows keep Excel's automatic height: a paragraph grows its row while it is typed
+        # (an explicit height would cut it); the sheet prints landscape at 100% (see the plan's widths)
         ws.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True,
                         "select_unlocked_cells": True})
     wb.worksheets()[0].activate()
@@ -304,7 +322,8 @@ def _write_field(wb, ws, st, cell, sub_for_bind, data, dv_cells):
         v = get_bound(sub_for_bind, f.bind) if f.bind else ""
     else:
         v = (data.narrative.get(key) if data else None)
-    style = "bound" if cell.role == "bound" else ("long_text" if cell.style == "long_text" else "field")
+    style = "bound" if cell.role == "bound" else ("long_text" if cell.style == "long_text" else (
+        "field_text" if f.kind == "text" else "field"))
     fmt = st[style]
     if v is None or v == "":
         ws.write_blank(cell.row, cell.col, None, fmt)
@@ -335,6 +354,44 @@ def _validate(ws, kind, cells):
     r0, c0 = cells[0]
     opts["multi_range"] = _compact(cells)
     ws.data_validation(r0, c0, r0, c0, opts)
+
+
+def _prefill_note(plan, prefilled) -> str:
+    """The instructions' sentence naming the cells prefilled from last year ("" without any)."""
+    cells = [plan.figure_cells[k] for k in prefilled if k in plan.figure_cells]
+    if not cells:
+        return ""
+    by_sheet: dict[str, list[str]] = {}
+    for c in sorted(cells, key=lambda c: (c.sheet, c.row, c.col)):
+        by_sheet.setdefault(c.sheet, []).append(c.address)
+    where = "；".join(f"“{sh}”工作表 {'、'.join(addrs)}" for sh, addrs in by_sheet.items())
+    return messages.PREFILL_INSTRUCTION.format(count=len(cells), cells=where)
+
+
+def _abs_sum(plan, values: dict, data) -> float:
+    """The absolute sum of the figures (inputs and totals) and typed numeric narrative fields, rounded as Excel's."""
+    total = sum(abs(float(values.get(k, 0) or 0)) for k in plan.figure_cells)
+    if data is not None:
+        for key, c in plan.field_cells.items():
+            if c.role == "field" and c.kind in ("count", "amount", "signed_count"):
+                v = data.narrative.get(key[1]) if key[0] == "narrative" else None
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    total += abs(float(v))
+    return round(total, 4)
+
+
+def _typed_text(plan, data) -> bool:
+    """True when ``data`` fills any text field of the workbook (narrative or cover contact)."""
+    if data is None:
+        return False
+    for key, c in plan.field_cells.items():
+        if c.role != "field" or c.kind in ("count", "amount", "signed_count"):
+            continue
+        v = data.narrative.get(key[1]) if key[0] == "narrative" else (
+            get_bound(data, c.field.bind) if c.field.bind else "")
+        if v not in (None, ""):
+            return True
+    return False
 
 
 def _status_value(plan, compiled, value_of) -> str:
