@@ -18,6 +18,7 @@ from importer.validate import Locator, value_finding
 from importer.values import BigNumber, read_json_value
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
+from xlsxgen.numbers import Written
 from xlsxgen.spec import available_formats, load_format
 from xlsxgen.spec.versions import resolve_format
 
@@ -91,7 +92,7 @@ def _json_int(text: str):
 def _json_float(text: str):
     if len(text) > MAX_NUMBER_DIGITS + 10:
         return BigNumber(text)
-    v = float(text)
+    v = Written(text)  # a float that keeps the literal: amounts print as written (5949.0880)
     return v if v not in (float("inf"), float("-inf")) else BigNumber(text)
 
 

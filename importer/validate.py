@@ -136,8 +136,8 @@ def validate_submission(spec, submission, previous=None, *, where: Locator | Non
     for res in run.failures:
         ru = res.rule
         findings.append(Finding(
-            rule=ru.id, severity=ru.severity, message=ru.message(res.left, res.right), table=ru.table, row=ru.row,
-            column=ru.column, expected=_num(res.right), actual=_num(res.left), fix=ru.fix, **where.rule(ru)))
+            rule=ru.id, severity=ru.severity, message=ru.message(res.left, res.right), table=ru.table,
+            row=ru.row or (ru.focus and ru.focus[0]), column=ru.column or (ru.focus and ru.focus[1]), expected=_num(res.right), actual=_num(res.left), fix=ru.fix, **where.rule(ru)))
     skipped = [ru for ru in compiled.rules if ru.cross_year] if unknown_previous_format else run.skipped
     if skipped:
         ran = run.ran_cross_year

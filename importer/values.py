@@ -27,6 +27,7 @@ import re
 from decimal import Decimal
 from typing import NamedTuple
 
+from xlsxgen.numbers import Written
 from xlsxgen.spec.domain import AMOUNT_PLACES, INTEGER_KINDS, bounds, decimal_of, places
 
 COUNT_TOLERANCE = 1e-9  # a stored count of 12.000000000001 (15-digit noise of a spreadsheet) is 12
@@ -91,7 +92,7 @@ def _decimal(d: Decimal, kind: str, text, noise: bool = False) -> Reading:
         if not (noise and abs(d - q) <= Decimal("1e-9") * max(1, abs(d))):
             return Reading(None, "value.amount_precision", text)
         d = q
-    return Reading(int(d) if d == d.to_integral_value() else float(d))
+    return Reading(int(d) if d == d.to_integral_value() else Written(str(d)))  # as written: 5949.0880
 
 
 def read_text(text: str, kind: str) -> Reading:
@@ -173,7 +174,7 @@ def read_json_value(v, kind: str) -> Reading:
     if isinstance(v, float):
         if v != v or v in (float("inf"), float("-inf")):
             return Reading(None, "value.not_a_number", v)
-        return _decimal(Decimal(repr(v)), kind, v)
+        return _decimal(Decimal(getattr(v, "text", None) or repr(v)), kind, v)  # Written: the JSON literal
     if isinstance(v, str):
         return read_text(v, kind)
     return Reading(None, "value.not_a_number", type(v).__name__)

@@ -211,7 +211,11 @@ class WorkbookLocator(Locator):
         return self._at(c) if c is not None else {}
 
     def rule(self, ru):
-        c = self._rule_cells.get(ru)
+        c = None
+        if ru.focus is not None:  # the rule names the cell it is about (e.g. 现行有效件数): point there
+            c = self.plan.figure_cells.get((ru.table, *ru.focus))
+        if c is None:
+            c = self._rule_cells.get(ru)
         if c is None:  # not in this workbook (e.g. a cross-year rule checked with --previous): its first figure
             for ref in ru.refs:
                 if not ref.previous:

@@ -30,7 +30,7 @@ PROMPTS = {
     },
     "amount": {
         "input_title": "请填写金额",
-        "input_message": "填写非负数，单位见表头，最多保留4位小数；没有发生的填 0。",
+        "input_message": "填写非负数，单位见表头，最多保留6位小数；没有发生的填 0。",
         "error_title": "输入有误",
         "error_message": "这里只能填写大于或等于 0 的数字（金额），不能填写负数或文字。",
     },

@@ -31,8 +31,8 @@ from xlsxwriter.workbook import Workbook
 from xlsxgen.collection.statuses import STATE_LABELS
 from xlsxgen.data import Submission, number
 from xlsxgen.files import OUTPUT_MARKER, new_temp
-from xlsxgen.spec import expr
-from xlsxgen.spec.domain import doc_in_domain
+from xlsxgen.render.compilation import add_texts_sheet
+from xlsxgen.spec.domain import AMOUNT_PLACES, doc_in_domain
 from xlsxgen.spec.rules import recompute_totals
 from xlsxgen.textwidth import text_width
 
@@ -57,7 +57,7 @@ def figure_columns(spec) -> list[tuple]:
 
 
 def _round(v):
-    return number(round(float(v), expr.PRECISION))
+    return number(round(float(v), AMOUNT_PLACES))  # amounts keep six decimals (万元 to the 分)
 
 
 class Summer:
@@ -345,11 +345,14 @@ def _stream_rows(fh, records, *, spec, cols, styles: dict, state_label, summer: 
     return n
 
 
-def write_consolidated_workbook(path, *, spec, year: int, records, state_label, sum_name: str) -> tuple[Submission, int]:
+def write_consolidated_workbook(path, *, spec, year: int, records, state_label, sum_name: str,
+                                texts=None) -> tuple[Submission, int]:
     """Write the per-agency workbook to ``path`` (atomically); return (sum, number summed).
 
     ``records`` yields store Records (with data) in display order; ``state_label``
     maps a record to its Chinese status. Accepted ones (no errors) are summed.
+    ``texts`` yields (code, name, narrative) of the agencies whose texts the workbook's
+    文字材料 sheet shows side by side (:func:`xlsxgen.render.compilation.add_texts_sheet`).
     """
 
     path = Path(path)
@@ -378,6 +381,8 @@ def write_consolidated_workbook(path, *, spec, year: int, records, state_label, 
         if n:
             frame.sample_row()
         frame.tail(4 + n, total, summer.count)
+        if texts is not None:
+            add_texts_sheet(frame.wb, spec, texts, font=FONT)
         frame.wb.close()
         if not n:
             os.replace(frame_tmp, path)

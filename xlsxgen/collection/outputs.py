@@ -23,7 +23,8 @@ from xlsxgen.collection.store import Store
 from xlsxgen.data import to_canonical
 from xlsxgen.errors import UsageError, XlsxgenError
 from xlsxgen.files import clean_stale_temporaries, os_reason, safe_file_part, temp_prefix, write_atomic
-from xlsxgen.render import SUFFIXES, render_report
+from xlsxgen.render import SUFFIXES
+from xlsxgen.render.compilation import render_consolidated
 from xlsxgen.workbook.plan import CONSOLIDATED_ROLE
 from xlsxgen.workbook.writer import build_workbook
 
@@ -123,10 +124,18 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
             return REVIEW_WORDS[REVIEW_ACCEPTED]
         return labels.get(rec.agency_code) or STATE_LABELS.get(STATE_OF_STATUS.get(rec.status, ""), rec.status)
 
+    names = {r.code: r.name for r in overview.rows}  # the roster's names
+
+    def agency_texts():  # (code, name, narrative) of the usable submissions, in roster order
+        for r in store.current(year, with_data=True, with_findings=False, reviewed=require_review):
+            if r.usable and r.data_json:
+                yield r.agency_code, names.get(r.agency_code) or r.agency_name, json.loads(r.data_json).get("narrative")
+
     total, res.summed = write_consolidated_workbook(
         res.consolidated, spec=spec, year=year, state_label=state_label, sum_name=sum_name,
         records=(r for r in store.current(year, with_data=True, reviewed=require_review)
-                 if r.status in USABLE + (INVALID,)))
+                 if r.status in USABLE + (INVALID,)),
+        texts=agency_texts())
     total.agency_code = sum_code
     if res.summed:
         # last year's sum: its accepted submissions if that year was reviewed too
@@ -142,7 +151,8 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
         # 5. the report draft of the sum
         for fmt in draft_formats:
             try:
-                body, warnings = render_report(spec, total, fmt, previous=prev_total)
+                body, warnings = render_consolidated(spec, total, [(n, nar) for _, n, nar in agency_texts()], fmt,
+                                                     previous=prev_total)
             except XlsxgenError as e:
                 res.notes.append(f"汇总报告草稿（{fmt}）未生成：{e}")
                 continue

@@ -15,15 +15,18 @@ visible placeholder and a warning; numbers never come from unvalidated data.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from xlsxgen.errors import SpecError
+from xlsxgen.numbers import Written, exact
 from xlsxgen.render import derived as derived_mod
 from xlsxgen.render import markup
 from xlsxgen.render.filters import format_number, format_percent
 from xlsxgen.spec.rules import recompute_totals
 from xlsxgen.spec.runner import run_rules, tainted
 from xlsxgen.spec.versions import format_of
+from xlsxgen.workbook.plan import build_plan
 
 PLACEHOLDER = "【待补充：{}】"
 TABLE_PLACEHOLDER = "【待补充】"
@@ -38,6 +41,16 @@ class SourceCell:
     ref: str  # applications.new_received.total, previous.…, narrative.fee_amount
     label: str
     value: str
+    place: str = ""  # where a person finds it: 「三、依申请公开 D7」, 「上年 三、依申请公开 J9」
+
+    def note(self) -> str:
+        """One cell for a person: 「三、依申请公开 D7，一、本年新收…／自然人＝107」 (no keys)."""
+        return f"{self.place}，{self.label}＝{self.value}" if self.place else f"{self.label}＝{self.value}"
+
+
+def provenance(cells) -> str:
+    """The provenance note of a generated sentence, in Chinese: 「来源：三、依申请公开 D7，…＝107；…」."""
+    return "来源：" + "；".join(c.note() for c in cells)
 
 
 @dataclass
@@ -321,6 +334,25 @@ def _absent_cells(spec, other) -> set:
     return out
 
 
+_NUMBER_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])\s*(\S?)")
+
+
+def _figures_stated(text: str) -> list[tuple[str, str]]:
+    """(number, the character after it — its unit: 件, %, 万…) of every number in ``text``."""
+    return [(exact(float(m.group(1))), m.group(2)) for m in _NUMBER_RE.finditer(text.replace(",", ""))]
+
+
+def _already_told(sentence: str, told) -> bool:
+    """True when the agency's text states every non-zero figure of the generated sentence, with its unit."""
+    if told is None or getattr(told, "missing", False):
+        return False
+    wanted = [f for f in _figures_stated(sentence) if float(f[0]) != 0]
+    if not wanted:
+        return False
+    have = set(_figures_stated(str(told)))
+    return all(f in have for f in wanted)
+
+
 def spec_of(submission, default):
     """The format of ``submission``: ``default`` when the ids agree, else the installed format of its id."""
     found = format_of(submission.format_id, default)
@@ -332,8 +364,10 @@ def spec_of(submission, default):
 class RenderContext:
     """Everything one rendering needs; collects warnings and the sources of generated sentences."""
 
-    def __init__(self, spec, submission, previous=None):
+    def __init__(self, spec, submission, previous=None, options=None, compilation=None):
         self.spec = spec
+        self.options = dict(options or {})
+        self.compilation = compilation  # the agencies' texts (the office's consolidated report), or None
         self.sub = submission
         self.previous = previous
         self.warnings: list[str] = []
@@ -412,8 +446,13 @@ class RenderContext:
             rec.invalid.extend(fig.invalid)
         return fig
 
-    def generated(self, caller) -> str:
-        """``{% call generated() %}…{% endcall %}``: one sentence built from data."""
+    def generated(self, caller, told=None) -> str:
+        """``{% call generated() %}…{% endcall %}``: one sentence built from data.
+
+        ``told``: the agency's text the sentence belongs to; when that text already states
+        every (non-zero) figure of the sentence, the sentence is left out, so that a fact
+        is not told twice (``{% call generated(told=narrative.overview_application) %}``).
+        """
         rec = _Recorder()
         self._stack.append(rec)
         try:
@@ -434,6 +473,8 @@ class RenderContext:
             return self.placeholder(f"相关数据未通过校验（{titles}），请核实后补充")
         if not text:
             return ""
+        if told is not None and not rec.todos and _already_told(markup.plain(text), told):
+            return ""
         for what in dict.fromkeys(rec.todos):
             self.warn(f"生成语句中有待补充的内容：{what}")
         plain = "".join(r.text for r in markup.parse_runs(text))
@@ -442,6 +483,16 @@ class RenderContext:
         return markup.mark(f"G{src.id}", text)
 
     # ------------------------------------------------------------ figures
+
+    @staticmethod
+    def _place(key, spec) -> str:
+        """「sheet A1」 of a figure or narrative field in the format's workbook ('' when it has none)."""
+        try:
+            plan = build_plan(spec)
+        except Exception:  # noqa: BLE001 - a place is a courtesy; never fail a rendering for it
+            return ""
+        c = plan.figure_cells.get(key) or plan.field_cells.get(key)
+        return f"{c.sheet} {c.address}" if c is not None else ""
 
     def cell_text(self, table_key, row, column) -> str:
         """The text of a statutory table cell (writers)."""
@@ -460,7 +511,11 @@ class RenderContext:
             value = None if missing else values.get(key, 0)
             label = ("上年" if previous else "") + self.spec.table(table_key).cell_label(row, column)
             ref = ("previous." if previous else "") + f"{table_key}.{row}.{column}"
-            cell = SourceCell(ref, label, format_number(value) if value is not None else TABLE_PLACEHOLDER)
+            place = self._place(key, self.prev_spec if previous else self.spec)
+            if previous and place:
+                place = "上年 " + place
+            cell = SourceCell(ref, label, format_number(value) if value is not None else TABLE_PLACEHOLDER,
+                              place or ("上年数据" if previous else ""))
             invalid = () if previous else self.invalid.get(key, ())
             fig = Figure(self, value, (cell,), label, missing=missing, invalid=invalid)
             self._figures[fkey] = fig
@@ -501,12 +556,13 @@ class RenderContext:
             value = None
             if not missing:
                 try:
-                    value = float(raw) if not isinstance(raw, (int, float)) else raw
+                    value = Written(str(raw).strip()) if not isinstance(raw, (int, float)) else raw
                 except (TypeError, ValueError):
                     missing = True
             label = f"{self.narrative_sheet}「{f.label}」"
             cell = SourceCell(
-                f"narrative.{key}", label, format_number(value) if value is not None else TABLE_PLACEHOLDER
+                f"narrative.{key}", f.label, format_number(value) if value is not None else TABLE_PLACEHOLDER,
+                self._place(("narrative", key), self.spec) or self.narrative_sheet,
             )
             fig = Figure(self, value, (cell,), label, missing=missing)
             self._figures[fkey] = fig
@@ -543,4 +599,9 @@ class RenderContext:
             "generated": self.generated,
             "todo": self.todo,
             "change": Change,
+            # derived figures the national format does not ask for (纠错率, 占比): off unless an option
+            # (render --extra-figures) or the template ({% set extra_figures = true %}) turns them on
+            "extra_figures": bool(self.options.get("extra_figures", False)),
+            # the office's consolidated report: the agencies' texts per narrative item (None for one agency)
+            "compilation": self.compilation,
         }

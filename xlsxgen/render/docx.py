@@ -32,6 +32,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from xlsxgen.render.context import provenance
 from xlsxgen.render.tables import grid_of
 
 FONT_TITLE = "方正小标宋简体"
@@ -53,6 +54,11 @@ STYLE_TABLE_TEXT = "Table Text"
 COMMENT_AUTHOR = "xlsxgen"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 KEEP_TOGETHER_ROWS = 20
+LINES_PER_PAGE = 22  # GB/T 9704: 22 lines of 28 characters
+CHARS_PER_LINE = 28
+# 28 characters of 三号 (16 pt) in the 156 mm text width need a pitch of 15.79 pt: characters
+# condensed by 0.25 pt (w:spacing in twentieths of a point)
+CHAR_SPACING = -5
 
 
 # ---------------------------------------------------------------- styles
@@ -77,7 +83,21 @@ def _first_line_chars(pf_element, chars: int, size: Pt):
     ind.set(qn("w:firstLine"), str(int(size.pt * chars * 20)))
 
 
-def _style(doc, name, east_asia, size, *, align=None, indent_chars=0, line=LINE, bold=False, outline=None):
+_AFTER_SPACING = ("w:w", "w:kern", "w:position", "w:sz", "w:szCs", "w:highlight", "w:u", "w:effect", "w:bdr", "w:shd",
+                  "w:fitText", "w:vertAlign", "w:rtl", "w:cs", "w:em", "w:lang", "w:eastAsianLayout", "w:specVanish",
+                  "w:oMath")
+
+
+def _char_spacing(rpr, twentieths: int):
+    """Character spacing (condensed when negative) on an rPr, in schema order."""
+    old = rpr.find(qn("w:spacing"))
+    if old is not None:
+        rpr.remove(old)
+    rpr.insert_element_before(_el("w:spacing", val=twentieths), *_AFTER_SPACING)
+
+
+def _style(doc, name, east_asia, size, *, align=None, indent_chars=0, line=LINE, bold=False, outline=None,
+           condense=False, grid=True):
     styles = doc.styles
     try:
         style = styles[name]
@@ -95,6 +115,8 @@ def _style(doc, name, east_asia, size, *, align=None, indent_chars=0, line=LINE,
     font.italic = False
     font.color.rgb = RGBColor(0, 0, 0)
     _fonts(el.get_or_add_rPr(), east_asia)
+    if condense:  # 28 characters a line (GB/T 9704)
+        _char_spacing(el.get_or_add_rPr(), CHAR_SPACING)
     pf = style.paragraph_format
     pf.space_before = Pt(0)
     pf.space_after = Pt(0)
@@ -109,6 +131,11 @@ def _style(doc, name, east_asia, size, *, align=None, indent_chars=0, line=LINE,
         _first_line_chars(el, indent_chars, size)
     else:
         pf.first_line_indent = Pt(0)
+    if not grid:  # off the line grid (tables, title, footer): their own line spacing
+        el.get_or_add_pPr().insert_element_before(
+            _el("w:snapToGrid", val=0), "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents",
+            "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl",
+            "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
     if outline is not None:
         pf.keep_with_next = True
         ppr = el.get_or_add_pPr()
@@ -130,12 +157,14 @@ def _prepare(doc):
     if spacing is not None:
         ppr_default.remove(spacing)
 
-    _style(doc, "Normal", FONT_BODY, BODY_SIZE, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars=2)
-    _style(doc, "Title", FONT_TITLE, TITLE_SIZE, align=WD_ALIGN_PARAGRAPH.CENTER, line=Pt(36))
-    _style(doc, "Heading 1", FONT_H1, BODY_SIZE, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars=2, outline=0)
-    _style(doc, "Heading 2", FONT_H2, BODY_SIZE, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars=2, outline=1)
-    _style(doc, STYLE_TABLE_TEXT, FONT_TABLE, TABLE_SIZE, align=WD_ALIGN_PARAGRAPH.CENTER, line=Pt(15))
-    _style(doc, "Footer", FONT_PAGE_NUMBER, Pt(14), align=WD_ALIGN_PARAGRAPH.CENTER, line=None)
+    _style(doc, "Normal", FONT_BODY, BODY_SIZE, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars=2, condense=True)
+    _style(doc, "Title", FONT_TITLE, TITLE_SIZE, align=WD_ALIGN_PARAGRAPH.CENTER, line=Pt(36), grid=False)
+    _style(doc, "Heading 1", FONT_H1, BODY_SIZE, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars=2, outline=0,
+           condense=True)
+    _style(doc, "Heading 2", FONT_H2, BODY_SIZE, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent_chars=2, outline=1,
+           condense=True)
+    _style(doc, STYLE_TABLE_TEXT, FONT_TABLE, TABLE_SIZE, align=WD_ALIGN_PARAGRAPH.CENTER, line=Pt(15), grid=False)
+    _style(doc, "Footer", FONT_PAGE_NUMBER, Pt(14), align=WD_ALIGN_PARAGRAPH.CENTER, line=None, grid=False)
 
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
@@ -146,6 +175,7 @@ def _prepare(doc):
     section.right_margin = MARGINS["right"]
     section.header_distance = Cm(1.5)
     section.footer_distance = Cm(2.5)
+    _document_grid(section)
     footer = section.footer.paragraphs[0]
     footer.style = doc.styles["Footer"]
     footer.add_run("— ")
@@ -168,15 +198,32 @@ def _prepare(doc):
                 rels.pop(rid)
 
 
+def _document_grid(section):
+    """The line grid of official documents: 22 lines a page (w:docGrid, line pitch = text height ÷ 22).
+
+    The 28 characters a line come from the body's character spacing (:data:`CHAR_SPACING`):
+    a character grid (``linesAndChars``) is drawn differently by LibreOffice, which makes the PDFs.
+    """
+    height = section.page_height - section.top_margin - section.bottom_margin
+    sect_pr = section._sectPr
+    grid = sect_pr.find(qn("w:docGrid"))
+    if grid is None:
+        grid = OxmlElement("w:docGrid")
+        sect_pr.append(grid)
+    grid.set(qn("w:type"), "lines")
+    grid.set(qn("w:linePitch"), str(int(height / 635 / LINES_PER_PAGE)))  # twips
+    grid.attrib.pop(qn("w:charSpace"), None)
+
+
 # Chinese fonts declared in the font table (GB2312 character set, fixed pitch, with the
 # usual Windows name as altName), so that Word and WPS substitute sensibly where a
 # _GB2312 font is not installed.
-FONT_DECLARATIONS = (
-    (FONT_BODY, "仿宋", "02010609030101010101"),
-    (FONT_H2, "楷体", "02010609030101010101"),
-    (FONT_H1, "SimHei", "02010609060101010101"),
-    (FONT_TITLE, "宋体", "02010600030101010101"),
-    (FONT_PAGE_NUMBER, "SimSun", "02010600030101010101"),
+FONT_DECLARATIONS = (  # (name, altName, panose, family: roman = serif, swiss = sans, for the fallback)
+    (FONT_BODY, "仿宋", "02010609030101010101", "roman"),
+    (FONT_H2, "楷体", "02010609030101010101", "roman"),
+    (FONT_H1, "SimHei", "02010609060101010101", "swiss"),
+    (FONT_TITLE, "宋体", "02010600030101010101", "roman"),
+    (FONT_PAGE_NUMBER, "SimSun", "02010600030101010101", "roman"),
 )
 
 
@@ -188,7 +235,7 @@ def _declare_fonts(doc):
             part = rel.target_part
             root = etree.fromstring(part.blob)
             known = {f.get(qn("w:name")) for f in root.findall(qn("w:font"))}
-            for name, alt, panose in FONT_DECLARATIONS:
+            for name, alt, panose, family in FONT_DECLARATIONS:
                 if name in known:
                     continue
                 font = etree.SubElement(root, qn("w:font"))
@@ -197,7 +244,7 @@ def _declare_fonts(doc):
                     ("altName", alt),
                     ("panose1", panose),
                     ("charset", "86"),
-                    ("family", "modern"),
+                    ("family", family),
                     ("pitch", "fixed"),
                 ):
                     etree.SubElement(font, qn(f"w:{tag}")).set(qn("w:val"), val)
@@ -217,14 +264,14 @@ def _base() -> bytes:
 # ---------------------------------------------------------------- body
 
 
-def _add_runs(paragraph, runs, spans: dict):
+def _add_runs(paragraph, runs, spans: dict, final: bool = False):
     for r in runs:
         run = paragraph.add_run(r.text)
         if r.lead:
             _fonts(run._r.get_or_add_rPr(), FONT_H2)
-        if r.todo:
+        if r.todo and not final:
             run.font.highlight_color = WD_COLOR_INDEX.YELLOW
-        if r.source is not None:
+        if r.source is not None and not final:
             spans.setdefault(r.source, []).append(run)
 
 
@@ -235,7 +282,7 @@ def _el(tag, **attrs):
     return e
 
 
-def _table(doc, ctx, key: str, text_width: int):
+def _table(doc, ctx, key: str, text_width: int, final: bool = False):
     grid = grid_of(ctx.spec.table(key))
     weights = grid.column_weights()
     total = sum(weights)
@@ -298,7 +345,7 @@ def _table(doc, ctx, key: str, text_width: int):
                     text = cell.text
                 if text:
                     run = _el("w:r")
-                    if text.startswith("【"):
+                    if text.startswith("【") and not final:
                         rpr = _el("w:rPr")
                         rpr.append(_el("w:highlight", val="yellow"))
                         run.append(rpr)
@@ -342,7 +389,8 @@ def _deterministic_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def write(blocks, ctx) -> bytes:
+def write(blocks, ctx, final: bool = False) -> bytes:
+    """The DOCX of ``blocks``; ``final``: a publishable document (no comments, no highlights)."""
     doc = Document(io.BytesIO(_base()))
     section = doc.sections[0]
     text_width = int((section.page_width - section.left_margin - section.right_margin) / 635)  # EMU → twips
@@ -357,7 +405,7 @@ def write(blocks, ctx) -> bytes:
     after_table = False
     for b in blocks:
         if b.kind == "table":
-            sect_pr.addprevious(_table(doc, ctx, b.table, text_width))
+            sect_pr.addprevious(_table(doc, ctx, b.table, text_width, final))
             after_table = True
             continue
         p = doc.add_paragraph()  # Normal; other styles set by id (python-docx's name lookup is slow)
@@ -369,12 +417,12 @@ def write(blocks, ctx) -> bytes:
         if after_table:
             p.paragraph_format.space_before = Pt(14)
             after_table = False
-        _add_runs(p, b.runs, spans)
+        _add_runs(p, b.runs, spans, final)
     if after_table:
         doc.add_paragraph()
     for sid, runs in spans.items():
         src = ctx.sources[sid - 1]
-        text = "数据来源：" + "；".join(f"{c.ref}（{c.label}）＝{c.value}" for c in src.cells)
+        text = provenance(src.cells)
         comment = doc.add_comment(runs, text=text, author=COMMENT_AUTHOR, initials="xg")
         comment._comment_elm.set(qn("w:date"), stamp)
     buf = io.BytesIO()

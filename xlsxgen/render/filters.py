@@ -10,6 +10,9 @@
 ``split_lead``     ``[lead, rest]``: the text's first sentence when it is a short
                    run-in heading (``主动公开进一步加强。``), else ``["", text]``
 ``lead``           marks text as a run-in heading (楷体 in DOCX, bold in Markdown)
+``unnumbered``     an agency text without its own leading numbering (``（一）``,
+                   ``一、``, ``1.``) and without a first line that only repeats
+                   the heading: the report numbers it (``text|unnumbered(label)``)
 =================  ==========================================================
 
 Figures (:class:`xlsxgen.render.context.Figure`) and plain numbers are both accepted.
@@ -17,8 +20,10 @@ Figures (:class:`xlsxgen.render.context.Figure`) and plain numbers are both acce
 
 from __future__ import annotations
 
+import re
+
+from xlsxgen.numbers import exact
 from xlsxgen.render import markup
-from xlsxgen.spec import expr
 
 _DIGITS = "零一二三四五六七八九"
 
@@ -29,17 +34,9 @@ def _raw(v):
 
 
 def format_number(v) -> str:
-    """``107`` for integral values, else at most 4 decimals without trailing zeros."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        v = int(v)
-    if isinstance(v, int):
-        return str(v)
-    v = round(float(v), expr.PRECISION)
-    if v.is_integer():
-        return str(int(v))
-    return f"{v:.{expr.PRECISION}f}".rstrip("0").rstrip(".")
+    """A figure exactly as entered (:func:`xlsxgen.numbers.exact`): ``107``, ``5949.088667``,
+    ``5949.0880`` when the source kept the trailing zero; never rounded."""
+    return exact(v)
 
 
 def num(v) -> str:
@@ -113,6 +110,51 @@ def lead(text) -> str:
     return markup.mark("L", str(text))
 
 
+_CN_NUM = "一二三四五六七八九十百"
+_NUMBERING = (  # (style, pattern) of a leading enumeration mark
+    ("paren", re.compile(rf"^[（(]\s*(?:[{_CN_NUM}]+|\d+)\s*[）)]\s*")),
+    ("cn", re.compile(rf"^[{_CN_NUM}]+\s*[、．.]\s*")),
+    ("arabic", re.compile(r"^\d+\s*(?:[、．]|\.(?!\d))\s*")),
+)
+_TRAILING = "。．.：:；;，, \u3000"
+
+
+def _numbering(paragraph: str):
+    for style, rx in _NUMBERING:
+        m = rx.match(paragraph)
+        if m:
+            return style, m.end()
+    return None, 0
+
+
+def unnumbered(text, label=None):
+    """An agency text without its own leading numbering, which the report supplies.
+
+    「（一）主动公开。本年度…」 → 「主动公开。本年度…」, so that the draft does not say
+    「（一）（一）主动公开」. A text whose paragraphs are an enumeration of their own
+    (「1.…」「2.…」) keeps its numbers. When ``label`` (the field's label, e.g.
+    「（一）主动公开」) is given, a first paragraph that only repeats it is dropped.
+    A missing text (its placeholder) is returned as is.
+    """
+    if text is None or getattr(text, "missing", False):
+        return text
+    paras = str(text).split("\n\n")
+    style, end = _numbering(paras[0])
+    if style and not (len(paras) > 1 and _numbering(paras[1])[0] == style):
+        paras[0] = paras[0][end:]
+    if label:
+        core = str(label)
+        s, e = _numbering(core)
+        core = core[e:].strip(_TRAILING)
+        if core and paras[0].strip(_TRAILING) == core and len(paras) > 1:
+            paras = paras[1:]
+    out = "\n\n".join(paras)
+    if out == str(text):
+        return text
+    lab = getattr(text, "label", None)
+    return type(text)(out, lab) if lab is not None else out
+
+
 FILTERS = {
     "num": num,
     "pct": pct,
@@ -120,4 +162,5 @@ FILTERS = {
     "paragraphs": paragraphs,
     "split_lead": split_lead,
     "lead": lead,
+    "unnumbered": unnumbered,
 }

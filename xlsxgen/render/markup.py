@@ -97,6 +97,11 @@ def parse_runs(text: str) -> list[Run]:
     return runs
 
 
+def plain(text: str) -> str:
+    """Text without its inline span marks."""
+    return "".join(r.text for r in parse_runs(text))
+
+
 def join_lines(lines: list[str]) -> str:
     out = ""
     for line in lines:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from xlsxgen.render.context import provenance
 from xlsxgen.render.tables import grid_of
 
 SOURCES_HEADING = "附：生成语句的数据来源"
@@ -102,34 +103,33 @@ def md_table(ctx, key: str) -> str:
     return "\n".join([fmt(rows[0]), sep] + [fmt(row) for row in rows[1:]])
 
 
-def _md_runs(runs) -> str:
+def _md_runs(runs, final: bool = False) -> str:
     out = []
     for i, r in enumerate(runs):
         s = _md_escape(r.text)
         out.append(f"**{s}**" if r.lead else s)
         nxt = runs[i + 1].source if i + 1 < len(runs) else None
-        if r.source is not None and nxt != r.source:  # footnote after the sentence's last run
+        if r.source is not None and nxt != r.source and not final:  # footnote after the sentence's last run
             out.append(f"[^{r.source}]")
     return "".join(out)
 
 
-def write_md(blocks, ctx) -> str:
+def write_md(blocks, ctx, final: bool = False) -> str:
     out = []
     for b in blocks:
         if b.kind == "title":
-            out.append("# " + _md_runs(b.runs))
+            out.append("# " + _md_runs(b.runs, final))
         elif b.kind == "heading":
-            out.append("#" * (b.level + 1) + " " + _md_runs(b.runs))
+            out.append("#" * (b.level + 1) + " " + _md_runs(b.runs, final))
         elif b.kind == "paragraph":
-            out.append(_md_runs(b.runs))
+            out.append(_md_runs(b.runs, final))
         elif b.kind == "table":
             out.append(md_table(ctx, b.table))
-    if ctx.sources:
+    if ctx.sources and not final:
         out.append("---")
         out.append(f"**{SOURCES_HEADING}**")
         for src in ctx.sources:
-            cells = "；".join(f"`{c.ref}`（{_md_escape(c.label)}）＝{c.value}" for c in src.cells)
-            out.append(f"[^{src.id}]: {cells}")
+            out.append(f"[^{src.id}]: {_md_escape(provenance(src.cells))}")
     return "\n\n".join(out) + "\n"
 
 
@@ -220,7 +220,16 @@ def _plain(runs) -> str:
     return "".join(r.text for r in runs)
 
 
-def write_txt(blocks, ctx) -> str:
+def _head(text: str, n: int = 40) -> str:
+    """The first ``n`` characters of a sentence, not cutting a number in two."""
+    if len(text) <= n:
+        return text
+    while n < len(text) and (text[n].isdigit() or text[n] == "." and text[n - 1].isdigit()):
+        n += 1
+    return text[:n] + ("……" if n < len(text) else "")
+
+
+def write_txt(blocks, ctx, final: bool = False) -> str:
     out = []
     for b in blocks:
         if b.kind == "title":
@@ -231,10 +240,9 @@ def write_txt(blocks, ctx) -> str:
             out.append(INDENT + _plain(b.runs))
         elif b.kind == "table":
             out.append(txt_table(ctx, b.table))
-    if ctx.sources:
+    if ctx.sources and not final:
         out.append(SOURCES_HEADING)
         for src in ctx.sources:
-            head = src.text if len(src.text) <= 40 else src.text[:40] + "……"
-            cells = "；".join(f"{c.ref}（{c.label}）＝{c.value}" for c in src.cells)
-            out.append(f"〔{src.id}〕「{head}」\n    {cells}")
+            head = _head(src.text)
+            out.append(f"〔{src.id}〕「{head}」\n    {provenance(src.cells)}")
     return "\n\n".join(out) + "\n"

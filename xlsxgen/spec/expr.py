@@ -31,8 +31,11 @@ TOKEN_RE = re.compile(
 )
 COMPARATORS = ("==", "!=", "<=", ">=", "<", ">")
 EXCEL_OPS = {"==": "=", "!=": "<>", "<=": "<=", ">=": ">=", "<": "<", ">": ">"}
-# Amounts carry at most 4 decimals: both sides of a comparison are rounded to
-# this many places, in Python and in Excel alike.
+# A comparison rounds the difference of its sides to this many places, in Python and in Excel
+# alike (the live checks of every distributed workbook are ``ROUND(left-right,4)``: the formulas
+# are part of the workbook's fingerprint, so this stays 4). Amounts are *entered* with up to
+# spec.domain.AMOUNT_PLACES (6) places and printed as entered (xlsxgen/numbers.py); no rule of the
+# installed formats compares amounts.
 PRECISION = 4
 
 

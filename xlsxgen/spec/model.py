@@ -126,7 +126,7 @@ class Definition:
     for_each: str | None
     only: tuple[str, ...] | None
     text: str  # `expr` of a total, `check` of a rule
-    cell: str | None = None  # totals only
+    cell: str | None = None  # a total's target; a rule's optional focus (the cell its findings name)
     severity: str = "error"
     title: str = ""
     message: str = ""
@@ -366,7 +366,7 @@ def _load_definitions(r: _Reader, items, path, tables, is_rule) -> tuple[Definit
                 for_each=for_each,
                 only=tuple(only) if only is not None else None,
                 text=r.get(d, "check" if is_rule else "expr", p, str),
-                cell=None if is_rule else r.get(d, "cell", p, str),
+                cell=r.get(d, "cell", p, str, required=False) if is_rule else r.get(d, "cell", p, str),
                 severity=severity,
                 title=r.get(d, "title", p, str, required=is_rule, default=""),
                 message=r.get(d, "message", p, str, required=is_rule, default=""),

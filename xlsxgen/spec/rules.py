@@ -39,6 +39,7 @@ class RuleInstance:
     row_label: str
     column_label: str
     node: expr.Compare
+    focus: tuple[str, str] | None = None  # (row, column) the rule is about, from its `cell:` (findings name it)
 
     @functools.cached_property
     def refs(self) -> list[expr.Ref]:
@@ -168,11 +169,17 @@ def _expand_rules(spec) -> list[RuleInstance]:
     out = []
     for d in spec.rules:
         table = spec.table(d.table)
-        for row, col, text, _cell in _instances(spec, d):
+        for row, col, text, cell in _instances(spec, d):
             try:
                 node = expr.parse(text, spec, d.table)
             except SpecError as e:
                 raise SpecError(f"规则 {d.id}：{e}") from None
+            focus = None
+            if cell is not None:
+                parts = cell.split(".")
+                if len(parts) != 2 or not table.has_cell(*parts):
+                    raise SpecError(f"规则 {d.id}：cell {cell!r} 不是表 {d.table} 的单元格（应写作 行键.列键）")
+                focus = (parts[0], parts[1])
             if not isinstance(node, expr.Compare):
                 raise SpecError(f"规则 {d.id}：check 必须是比较式（==、<= 等）")
             out.append(
@@ -188,6 +195,7 @@ def _expand_rules(spec) -> list[RuleInstance]:
                     row_label=table.row(row).label if row else "",
                     column_label=table.column(col).label if col else "",
                     node=node,
+                    focus=focus,
                 )
             )
     return out
