@@ -1,0 +1,304 @@
+"""Tables of a published report (HTML, DOCX, PDF) as expanded grids, mapped to the spec by labels.
+
+A reader turns each table of the source into a :class:`Grid`: rows of
+:class:`Slot`, with row and column spans expanded (every position covered by a
+merged cell holds that cell's text, ``origin`` is False except where the cell
+starts). :func:`map_grids` then decides which spec table a grid is, reads its
+header rows (column header paths, matched to the layout's header paths), and maps
+each data row by its label (:meth:`TableLabels.match_row`), the row order of the
+spec only breaking ties. A value cell covered by a vertical span belongs to the
+row where the cell starts; the covered rows stay null and are reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from importer.published.labels import TableLabels, labels_of, norm
+from importer.published.model import Extraction, read_number
+from importer.published.split import candidates, tokens_of
+
+
+@dataclass
+class Slot:
+    text: str
+    origin: bool  # the cell starts at this position
+    cell: int  # identity of the source cell (positions of one merged cell share it)
+    row0: int  # grid row where the cell starts
+    col0: int  # grid column where the cell starts
+    prov: dict = field(default_factory=dict)
+
+
+@dataclass
+class Grid:
+    rows: list[list[Slot]]
+    prov: dict  # where the table is: {"kind": "html", "table": 1} or {"kind": "pdf", "page": 2, "table": 1}
+    before: str = ""  # text just before the table (its heading, if any)
+
+
+class GridBuilder:
+    """Expand spans: add cells row by row (``add(r, text, rowspan, colspan, prov)``)."""
+
+    def __init__(self):
+        self.cells: dict[tuple[int, int], Slot] = {}
+        self.next_id = 0
+        self.nrows = 0
+
+    def add_row(self, r: int, cells: list[tuple[str, int, int, dict]]):
+        c = 0
+        for text, rowspan, colspan, prov in cells:
+            while (r, c) in self.cells:
+                c += 1
+            cid = self.next_id
+            self.next_id += 1
+            rowspan = max(1, min(rowspan, 200))
+            colspan = max(1, min(colspan, 100))
+            for dr in range(rowspan):
+                for dc in range(colspan):
+                    self.cells[(r + dr, c + dc)] = Slot(text, dr == 0 and dc == 0, cid, r, c, prov)
+            c += colspan
+        self.nrows = max(self.nrows, r + 1)
+
+    def grid(self, prov: dict, before: str = "", nrows: int | None = None) -> Grid:
+        n = self.nrows if nrows is None else nrows
+        width = max((c for (_r, c) in self.cells), default=-1) + 1
+        rows = []
+        for r in range(n):
+            rows.append([self.cells.get((r, c)) or Slot("", True, -1 - c, r, c, {}) for c in range(width)])
+        return Grid(rows, prov, before)
+
+
+def _is_valueish(text: str) -> bool:
+    s = norm(text)
+    if not s:
+        return True
+    return read_number(text, "amount").code != "extract.unparseable" or (
+        bool(tokens_of(text)) and all(t.replace(".", "").isdigit() for t in tokens_of(text)))
+
+
+def _has_number(row: list[Slot]) -> bool:
+    return any(norm(s.text) and read_number(s.text, "amount").value is not None for s in row)
+
+
+def choose_table(grid: Grid, spec) -> str | None:
+    """The spec table whose labels this grid holds most of."""
+    best, best_score = None, 0
+    heading = norm(grid.before)
+    for key, tl in labels_of(spec).items():
+        score = 0
+        for row in grid.rows:
+            text = _label_text(row)
+            keys, q = tl.match_row(text)
+            if keys and q >= 2:
+                score += 2
+            for s in row:
+                if s.origin and norm(s.text) in tl.header_words:
+                    score += 1
+        if tl.heading and tl.heading in heading:
+            score += 5
+        if score > best_score:
+            best, best_score = key, score
+    return best if best_score >= 3 else None
+
+
+def _label_text(row: list[Slot]) -> str:
+    """Concatenated text of the leading non-number cells of a row (merged cells once)."""
+    parts, seen = [], set()
+    for s in row:
+        t = norm(s.text)
+        if t and _is_valueish(s.text):
+            break
+        if s.cell in seen or not t:
+            continue
+        seen.add(s.cell)
+        parts.append(t)
+    return "".join(parts)
+
+
+class _TableState:
+    def __init__(self, tl: TableLabels):
+        self.tl = tl
+        self.last_row = -1
+        self.assigned: set[str] = set()
+        self.colmap: dict[int, tuple[str, str | None]] = {}  # grid column -> (column key, row key or None)
+
+
+def map_grids(grids: list[Grid], ex: Extraction) -> None:
+    spec = ex.spec
+    states: dict[str, _TableState] = {}
+    for grid in grids:
+        tkey = choose_table(grid, spec)
+        if tkey is None:
+            continue
+        st = states.setdefault(tkey, _TableState(labels_of(spec)[tkey]))
+        ex.tables_found[tkey] = "grid"
+        _map_grid(grid, tkey, st, ex)
+
+
+def _map_grid(grid: Grid, tkey: str, st: _TableState, ex: Extraction) -> None:
+    tl = st.tl
+    header_rows: list[list[Slot]] = []
+    context = ""
+    in_header = False
+    for ri, row in enumerate(grid.rows):
+        label = _label_text(row)
+        numbers = _has_number(row)
+        keys, quality = tl.match_row(label, context) if label else ([], 0)
+        texts = [norm(s.text) for s in row if norm(s.text)]
+        is_header = not numbers and bool(texts) and tl.is_header_text(texts[-1]) and (
+            not keys or quality < 3 or len(set(texts)) > 1 and tl.is_header_text(texts[0]))
+        if is_header:
+            if not in_header:
+                header_rows = []
+            in_header = True
+            header_rows.append(row)
+            st.colmap = _columns(header_rows, tl)
+            continue
+        in_header = False
+        if not keys and not (tl.unlabeled and numbers):
+            if label and not numbers:
+                context = label  # a group label on a row of its own
+            elif numbers:
+                _unknown_row(row, label, ex, tkey)
+            continue
+        if keys:
+            rkey = _pick(keys, st, tl)
+            st.last_row = tl.row_index[rkey]
+            if rkey in st.assigned:
+                pass  # duplicate rows are reported cell by cell (Extraction.set)
+            st.assigned.add(rkey)
+            if quality == 1:
+                ex.add("extract.label_variant", None, _prov(grid, ri, 0, row[0]),
+                       place=ex.row_place(tkey, rkey), actual=label)
+        else:
+            rkey = None
+        context = label if label and not keys else context
+        _read_values(grid, ri, row, rkey, tkey, st, ex)
+
+
+def _pick(keys: list[str], st: _TableState, tl: TableLabels) -> str:
+    if len(keys) == 1:
+        return keys[0]
+    after = [k for k in keys if tl.row_index[k] > st.last_row and k not in st.assigned]
+    if after:
+        return min(after, key=lambda k: tl.row_index[k])
+    free = [k for k in keys if k not in st.assigned]
+    return (free or keys)[0]
+
+
+def _columns(header_rows: list[list[Slot]], tl: TableLabels) -> dict[int, tuple[str, str | None]]:
+    """Grid column -> (column key, row key of a cell header or None), from the header rows' paths."""
+    width = max(len(r) for r in header_rows)
+    out: dict[int, tuple[str, str | None]] = {}
+    used_cells: set[int] = set()
+    block_hint = None
+    for r in header_rows:
+        texts = {norm(s.text) for s in r if s.origin}
+        for bi, title in enumerate(tl.block_titles):
+            if title in texts:
+                block_hint = bi
+    for c in range(width):
+        path = []
+        leaf_cell = None
+        for r in header_rows:
+            if c < len(r):
+                t = norm(r[c].text)
+                if t and (not path or path[-1] != t):
+                    path.append(t)
+                    leaf_cell = r[c].cell
+        if not path or leaf_cell in used_cells:
+            continue
+        if path[-1] in tl.corners or path[-1] in tl.block_titles:
+            continue
+        found = tl.column_for(path, block_hint)
+        if not found:
+            continue
+        # several blocks may share a header (the same column key): any is fine when they agree
+        cols = {(c2.key, c2.row) for _bi, c2 in found}
+        if len(cols) != 1:
+            continue
+        used_cells.add(leaf_cell)
+        out[c] = next(iter(cols))
+    return out
+
+
+def _prov(grid: Grid, ri: int, ci: int, slot: Slot) -> dict:
+    p = dict(grid.prov)
+    p.update({"row": slot.row0 + 1, "col": slot.col0 + 1})
+    p.update(slot.prov)
+    return p
+
+
+def _read_values(grid: Grid, ri: int, row: list[Slot], rkey: str | None, tkey: str, st: _TableState,
+                 ex: Extraction) -> None:
+    table = st.tl.table
+    cols = st.colmap
+    taken: set[int] = set()
+    for ci, (ckey, crow) in sorted(cols.items()):
+        if ci >= len(row):
+            continue
+        r = crow or rkey
+        if r is None or not ckey or not table.has_cell(r, ckey):
+            continue
+        slot = row[ci]
+        if slot.cell in taken:
+            continue
+        taken.add(slot.cell)
+        key = (tkey, r, ckey)
+        prov = _prov(grid, ri, ci, slot)
+        if not slot.origin and slot.row0 != ri:
+            # covered by a value printed once for several rows: it belongs to the row where it starts
+            if key not in ex.values:
+                ex.set(key, None, prov)
+                ex.add("extract.spanned", key, prov)
+            continue
+        _read_cell(key, slot.text, prov, ex)
+    if rkey is not None and not cols:
+        _by_order(grid, ri, row, rkey, tkey, ex)
+
+
+def _read_cell(key, text: str, prov: dict, ex: Extraction) -> None:
+    table = ex.spec.table(key[0])
+    kind = table.kinds.get((key[1], key[2])) or "count"
+    kind = "amount" if kind == "total" else kind
+    col_label = table.column(key[2]).label
+    rd = read_number(text, "amount" if kind == "amount" else kind, col_label)
+    if kind == "count" and rd.value is not None and isinstance(rd.value, float) and not rd.value.is_integer():
+        rd.value, rd.code = None, "extract.unparseable"
+    p = dict(prov, text=text.strip())
+    if rd.code == "extract.unparseable":
+        toks = tokens_of(text)
+        if len(toks) > 1 and candidates(toks, [kind]) == []:
+            pass
+    ex.set(key, rd.value, p)
+    if rd.code:
+        ex.add(rd.code, key, p, actual=text.strip(), detail="")
+
+
+def _by_order(grid: Grid, ri: int, row: list[Slot], rkey: str, tkey: str, ex: Extraction) -> None:
+    """No column headers: the row's value cells in printed order, only when their number is the row's."""
+    table = ex.spec.table(tkey)
+    cells = [(r, c) for r, c in table.cells if r == rkey]
+    slots, seen = [], set()
+    started = False
+    for ci, s in enumerate(row):
+        if s.cell in seen:
+            continue
+        seen.add(s.cell)
+        if not started and not _is_valueish(s.text):
+            continue
+        started = True
+        slots.append((ci, s))
+    if len(slots) != len(cells):
+        ex.add("extract.columns_unknown", None, _prov(grid, ri, 0, row[0]), place=ex.row_place(tkey, rkey),
+               count=len(slots), expected=len(cells))
+        return
+    for (ci, s), (r, c) in zip(slots, cells):
+        _read_cell((tkey, r, c), s.text, _prov(grid, ri, ci, s), ex)
+
+
+def _unknown_row(row: list[Slot], label: str, ex: Extraction, tkey: str) -> None:
+    vals = [s.text.strip() for s in row if s.origin and norm(s.text) and _is_valueish(s.text)]
+    zero = all(read_number(v, "amount").value == 0 for v in vals)
+    ex.add("extract.unknown_row", None, None, heading=ex.spec.table(tkey).heading, label=label or "（无标签）",
+           values="、".join(vals), note="（全为 0，已忽略）" if zero else "（已忽略）")

@@ -1,0 +1,256 @@
+"""Tables read from plain text: labels located in order, the digits between them split with certainty.
+
+A text extraction of a report (a page's text, a PDF without ruled tables, a
+``.txt`` or ``.md`` file) runs a table's cells together: ``…申请数量2100000 21
+二、…``. For each table, the table is located by its heading and its header words
+(the layout's block titles, corners and column headers); then each row's label
+(its printed form with or without its outline number; numbering, spacing and
+width do not matter) is searched after the previous one. The row's run is the
+digits (and spaces) between the end of its label and the start of the next
+label: the number of the next label (the ``2`` of ``…0002.其他…``) is part of
+that label, never data. Runs are split by :mod:`importer.published.split`.
+
+A table whose layout has no row labels (one row of cells named by their column
+headers) takes the first run of digits after its header words.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from importer.published import split as splitting
+from importer.published.labels import compact, labels_of, strip_numbering
+from importer.published.model import Extraction
+
+_RUN_CHARS = re.compile(r"[0-9０-９\s\u00a0\u3000.,，．]*")
+_PAREN_RE = re.compile(r"^\s*[（(][^（()）0-9]{0,60}[)）]")
+
+
+class Located:
+    """A text with line starts (and page starts) for provenance."""
+
+    def __init__(self, text: str, pages: list[int] | None = None, kind: str = "text"):
+        self.text = text
+        self.kind = kind
+        self.line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+        self.pages = pages  # offsets where pages 2, 3, ... start
+        self.ctext, self.cidx = compact(text)
+
+    def prov(self, pos: int, run: str) -> dict:
+        line = bisect.bisect_right(self.line_starts, pos)
+        p = {"kind": self.kind}
+        if self.pages is not None:
+            page = bisect.bisect_right(self.pages, pos) + 1
+            first_line = bisect.bisect_right(self.line_starts, self.pages[page - 2]) if page > 1 else 1
+            p.update({"page": page, "line": line - first_line + 1, "source": "text"})
+        else:
+            p.update({"line": line, "col": pos - self.line_starts[line - 1] + 1})
+        p["text"] = run.strip()
+        return p
+
+    def orig(self, cpos: int) -> int:
+        """Original offset of compact position ``cpos`` (or the end)."""
+        return self.cidx[cpos] if cpos < len(self.cidx) else len(self.text)
+
+
+def _table_spans(doc: Located, spec) -> dict[str, tuple[int, int]]:
+    """Compact span (start, end) of each table's region: from its heading to the next table's heading."""
+    starts = []
+    for t in spec.tables:
+        tl = labels_of(spec)[t.key]
+        pos = doc.ctext.find(tl.heading) if tl.heading else -1
+        if pos < 0:
+            # no heading: the first header word of the table
+            cands = [doc.ctext.find(w) for w in (tl.block_titles + tl.corners) if w]
+            cands = [c for c in cands if c >= 0]
+            pos = min(cands) if cands else -1
+        starts.append((t.key, pos))
+    found = sorted((p, k) for k, p in starts if p >= 0)
+    spans = {}
+    for i, (p, k) in enumerate(found):
+        end = found[i + 1][0] if i + 1 < len(found) else len(doc.ctext)
+        spans[k] = (p, end)
+    return spans
+
+
+def _anchor(doc: Located, tl, start: int, end: int) -> int:
+    """Where the table's grid starts: its first header word after the heading."""
+    best = end
+    for w in tl.block_titles + tl.corners + sorted({c.path[0] for cols in tl.columns for c in cols if c.path}):
+        if not w:
+            continue
+        p = doc.ctext.find(w, start, end)
+        if 0 <= p < best:
+            best = p
+    return best if best < end else start + len(tl.heading)
+
+
+def _find_label(doc: Located, r, start: int, end: int) -> tuple[int, int, int] | None:
+    """(compact start, compact end, quality) of row ``r``'s label after ``start``."""
+    best = None
+    for q, variants in ((3, r.leaves), (2, r.bare)):
+        for v in variants:
+            if len(v) < 2:
+                continue
+            p = doc.ctext.find(v, start, end)
+            while p >= 0 and q == 2:
+                # an unnumbered label must not be the tail of a longer word or of another numbered label
+                prev = doc.ctext[p - 1] if p > 0 else ""
+                if prev and not (prev.isdigit() or prev in ".)）") and not _ends_run(doc, p):
+                    p = doc.ctext.find(v, p + 1, end)
+                    continue
+                break
+            if p >= 0 and (best is None or p < best[0] or (p == best[0] and p + len(v) > best[1])):
+                best = (p, p + len(v), q)
+        if best is not None:
+            return best
+    # a shorter printed form (the label without a qualifier), at least four characters
+    for v in r.bare:
+        for cut in range(1, len(v) - 3):
+            tail = v[cut:]
+            p = doc.ctext.find(tail, start, end)
+            if p >= 0 and _followed_by_digits(doc, p + len(tail)):
+                return (p, p + len(tail), 1)
+    return None
+
+
+def _ends_run(doc: Located, cpos: int) -> bool:
+    return cpos > 0 and doc.ctext[cpos - 1].isdigit()
+
+
+def _followed_by_digits(doc: Located, cpos: int) -> bool:
+    return cpos < len(doc.ctext) and doc.ctext[cpos].isdigit()
+
+
+def map_text(doc: Located, ex: Extraction, only: set[str] | None = None) -> None:
+    spec = ex.spec
+    spans = _table_spans(doc, spec)
+    for t in spec.tables:
+        if only is not None and t.key not in only:
+            continue
+        if t.key not in spans:
+            continue
+        tl = labels_of(spec)[t.key]
+        start, end = spans[t.key]
+        cur = _anchor(doc, tl, start, end)
+        if tl.unlabeled:
+            _unlabeled(doc, t, cur, end, ex)
+            continue
+        # locate every row's label, in order (order only decides where the search starts)
+        found: list[tuple[int, int, int, str]] = []
+        for r in tl.rows:
+            hit = _find_label(doc, r, cur, end)
+            if hit is None:
+                hit = _find_label(doc, r, start, end)
+                if hit is not None and any(f[0] <= hit[0] < f[1] for f in found):
+                    hit = None
+            if hit is None:
+                continue
+            found.append((hit[0], hit[1], hit[2], r.key))
+            cur = max(cur, hit[1])
+        if not found:
+            continue
+        ex.tables_found.setdefault(t.key, "text")
+        found.sort()
+        runs = []
+        for i, (cs, ce, q, rkey) in enumerate(found):
+            nxt = found[i + 1][0] if i + 1 < len(found) else end
+            o_start, o_next = doc.orig(ce), doc.orig(nxt) if nxt < len(doc.ctext) else len(doc.text)
+            seg = doc.text[o_start:o_next]
+            m = _PAREN_RE.match(seg)  # a note in brackets after the label
+            off = m.end() if m else 0
+            run = _RUN_CHARS.match(seg, off).group(0)
+            if q == 1:
+                ex.add("extract.label_variant", None, doc.prov(doc.orig(cs), run), place=ex.row_place(t.key, rkey),
+                       actual=doc.ctext[cs:ce])
+            runs.append((rkey, run, o_start + off))
+        _split_runs(doc, t, runs, ex)
+
+
+def _cells_of_row(t, rkey: str) -> list[tuple[str, str, str]]:
+    return [(t.key, r, c) for r, c in t.cells if r == rkey]
+
+
+def _kind(t, r: str, c: str) -> str:
+    k = t.kinds.get((r, c)) or "count"
+    return "amount" if k == "amount" else ("signed_count" if k == "signed_count" else "count")
+
+
+def _split_runs(doc: Located, t, runs: list[tuple[str, str, int]], ex: Extraction) -> None:
+    rowruns = []
+    for rkey, run, pos in runs:
+        keys = _cells_of_row(t, rkey)
+        toks = splitting.tokens_of(run.replace("．", ".").translate(_FW))
+        prov = doc.prov(pos, run)
+        if not toks:
+            for k in keys:
+                ex.set(k, None, prov)
+                ex.add("extract.blank", k, prov, actual="")
+            continue
+        kinds = [_kind(t, k[1], k[2]) for k in keys]
+        if any(k == "signed_count" for k in kinds):
+            kinds = ["count" if k == "signed_count" else k for k in kinds]
+        cands = splitting.candidates(toks, kinds)
+        rowruns.append((splitting.RowRun(keys, run.strip(), cands), prov))
+    _decide(rowruns, t, ex)
+
+
+_FW = str.maketrans("０１２３４５６７８９", "0123456789")
+
+
+def _decide(rowruns, t, ex: Extraction) -> None:
+    from importer.published.identities import identities_of
+
+    known = {k: v for k, v in ex.values.items() if v is not None}
+    idents = [i for i in identities_of(ex.spec) if all(c[0] == t.key for c in i.cells)]
+    splitting.solve([rr for rr, _ in rowruns], known, idents)
+    for rr, prov in rowruns:
+        ex.splits["runs"] += 1
+        if rr.chosen is not None:
+            n = len(rr.cands or [])
+            if n > 1:
+                ex.splits["by_identity"] += 1
+            if len(splitting.tokens_of(rr.run)) != len(rr.keys):
+                ex.splits["split"] += 1
+            for k, v in zip(rr.keys, rr.chosen):
+                ex.set(k, v, dict(prov, split={"candidates": n, "by": rr.by}) if n > 1 or rr.by != "digits"
+                       else dict(prov, split={"candidates": 1, "by": "digits"}))
+            continue
+        for k in rr.keys:
+            ex.set(k, None, prov)
+        if rr.cands is None or (rr.cands and rr.survivors):
+            ex.splits["ambiguous"] += 1
+            shown = rr.survivors or rr.cands or []
+            cand_text = "；".join(" | ".join(_fmt(v) for v in c) for c in shown[:6])
+            if rr.cands is None or len(shown) > 6:
+                cand_text += "；……"
+            ex.add("extract.ambiguous", None, prov, place=ex.row_place(*rr.keys[0][:2]), run=rr.run,
+                   count=len(shown) if rr.cands is not None else f"{splitting.MAX_CANDIDATES}+", n=len(rr.keys),
+                   candidates=cand_text, table=rr.keys[0][0], row=rr.keys[0][1])
+        else:
+            ex.splits["unparseable"] += 1
+            ex.add("extract.unparseable_run", None, prov, place=ex.row_place(*rr.keys[0][:2]), run=rr.run,
+                   n=len(rr.keys), table=rr.keys[0][0], row=rr.keys[0][1])
+
+
+def _fmt(v) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def _unlabeled(doc: Located, t, cur: int, end: int, ex: Extraction) -> None:
+    o_cur, o_end = doc.orig(cur), doc.orig(end) if end < len(doc.ctext) else len(doc.text)
+    m = re.search(r"[0-9０-９]", doc.text[o_cur:o_end])
+    if not m:
+        return
+    pos = o_cur + m.start()
+    run = _RUN_CHARS.match(doc.text, pos).group(0)
+    ex.tables_found.setdefault(t.key, "text")
+    keys = [(t.key, r, c) for r, c in t.cells]
+    toks = splitting.tokens_of(run.translate(_FW))
+    kinds = [_kind(t, k[1], k[2]) for k in keys]
+    rr = splitting.RowRun(keys, run.strip(), splitting.candidates(toks, kinds))
+    _decide([(rr, doc.prov(pos, run))], t, ex)
+
+
+__all__ = ["Located", "map_text", "strip_numbering"]
