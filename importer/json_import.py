@@ -19,7 +19,8 @@ from importer.values import read_json_value
 from xlsxgen.data import Submission, set_bound
 from xlsxgen.errors import SpecError
 
-TOP_LEVEL = ("format", "agency", "year", "tables", "narrative", "contact", "$schema")
+TOP_LEVEL = ("format", "agency", "year", "tables", "narrative", "contact", "$schema",
+             "source", "provenance")  # the last two: written by `xlsxgen extract` (importer.published)
 
 
 def _type_name(v) -> str:

@@ -25,6 +25,7 @@ COMMANDS = {
     "fill": "把规范 JSON 数据填入新生成的工作簿",
     "export": "把填好的工作簿导出为规范 JSON",
     "validate": "校验工作簿或 JSON，逐项指出错误位置和改法",
+    "extract": "从已公开的年报（网页、Word、PDF、文本）读出统计表数据（规范 JSON）",
     "render": "生成年度报告草稿（md/html/docx/txt）",
     "collect": "收集一个文件夹中的回执工作簿，入库、校验、汇总",
     "status": "查看收集库中各单位的报送状态",

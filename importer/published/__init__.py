@@ -31,7 +31,7 @@ from importer.safety import DEFAULT_LIMITS, Limits, read_file
 SUFFIXES = {".html": "html", ".htm": "html", ".xhtml": "html", ".docx": "docx", ".pdf": "pdf", ".txt": "text",
             ".md": "text", ".markdown": "text", ".text": "text"}
 
-__all__ = ["SUFFIXES", "PublishedResult", "is_published", "extract", "lint", "load_published"]
+__all__ = ["SUFFIXES", "PublishedResult", "is_published", "extract", "lint", "load_published", "load_any"]
 
 
 def is_published(path) -> bool:
@@ -377,3 +377,16 @@ def load_published(path, *, previous=None, limits: Limits = DEFAULT_LIMITS, **kw
         res.findings.append(make("file.internal_error", detail=f"{type(e).__name__}: {e}"))
         res.validated = True
         return res
+
+
+def load_any(path, *, previous=None, limits: Limits = DEFAULT_LIMITS, **kw) -> ImportResult:
+    """A published report (extract + lint) or, for any other path, :func:`importer.load_source`."""
+    from importer import load_source
+
+    if isinstance(previous, (str, Path)):
+        previous = load_any(previous, limits=limits)
+        if previous.submission is None:
+            previous = None
+    if is_published(path):
+        return load_published(path, previous=previous, limits=limits, **kw)
+    return load_source(path, previous=previous, limits=limits)

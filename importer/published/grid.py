@@ -126,8 +126,13 @@ class _TableState:
 def map_grids(grids: list[Grid], ex: Extraction) -> None:
     spec = ex.spec
     states: dict[str, _TableState] = {}
-    for grid in grids:
-        tkey = choose_table(grid, spec)
+    chosen = [choose_table(g, spec) for g in grids]
+    for i in range(1, len(grids)):
+        if chosen[i] is None and chosen[i - 1] is not None and len(grids[i].rows) <= 3:
+            chosen[i] = chosen[i - 1]  # a few rows continued on the next page: no labels of their own to go by
+        if chosen[i] is not None and chosen[i] == chosen[i - 1]:
+            _join_split_row(grids[i - 1], grids[i], labels_of(spec)[chosen[i]])
+    for grid, tkey in zip(grids, chosen):
         if tkey is None:
             continue
         st = states.setdefault(tkey, _TableState(labels_of(spec)[tkey]))
@@ -176,6 +181,34 @@ def _map_grid(grid: Grid, tkey: str, st: _TableState, ex: Extraction) -> None:
         _read_values(grid, ri, row, rkey, tkey, st, ex)
 
 
+def _join_split_row(g1: Grid, g2: Grid, tl: TableLabels) -> None:
+    """A row broken across a page: the end of ``g1`` and the start of ``g2`` are one row when only
+    their joined label is a label of the format (and no column holds text on both sides)."""
+    if not g1.rows or not g2.rows or len(g1.rows[-1]) != len(g2.rows[0]):
+        return
+    a, b = g1.rows[-1], g2.rows[0]
+    la, lb = _label_text(a), _label_text(b)
+    if not la or not lb:
+        return
+    if tl.match_row(la)[1] == 3 and tl.match_row(lb)[1] >= 2:
+        return
+    merged = []
+    for x, y in zip(a, b):
+        tx, ty = x.text.strip(), y.text.strip()
+        if tx and ty and (_is_valueish(tx) or _is_valueish(ty)):
+            return  # values on both sides: not one row
+        if tx and ty and x.cell != a[max(0, a.index(x) - 1)].cell or tx and ty and a.index(x) == 0:
+            text = tx + ty
+        else:
+            text = tx or ty
+        merged.append(Slot(text, x.origin, x.cell, x.row0, x.col0, x.prov if tx or not ty else y.prov))
+    keys, q = tl.match_row(_label_text(merged))
+    if not keys or q < 3:
+        return
+    g1.rows[-1] = merged
+    del g2.rows[0]
+
+
 def _pick(keys: list[str], st: _TableState, tl: TableLabels) -> str:
     if len(keys) == 1:
         return keys[0]
@@ -191,6 +224,7 @@ def _columns(header_rows: list[list[Slot]], tl: TableLabels) -> dict[int, tuple[
     width = max(len(r) for r in header_rows)
     out: dict[int, tuple[str, str | None]] = {}
     used_cells: set[int] = set()
+    ties: dict[tuple, int] = {}
     block_hint = None
     for r in header_rows:
         texts = {norm(s.text) for s in r if s.origin}
@@ -214,11 +248,17 @@ def _columns(header_rows: list[list[Slot]], tl: TableLabels) -> dict[int, tuple[
         if not found:
             continue
         # several blocks may share a header (the same column key): any is fine when they agree
-        cols = {(c2.key, c2.row) for _bi, c2 in found}
-        if len(cols) != 1:
-            continue
+        options = list(dict.fromkeys((c2.key, c2.row) for _bi, c2 in found))
         used_cells.add(leaf_cell)
-        out[c] = next(iter(cols))
+        if len(options) == 1:
+            out[c] = options[0]
+            continue
+        # the same header printed over several groups (结果维持 under each group) with the group
+        # header not above this column: the n-th occurrence is the n-th group, in the layout's order
+        seen = ties.setdefault(tuple(options), 0)
+        ties[tuple(options)] = seen + 1
+        if seen < len(options):
+            out[c] = options[seen]
     return out
 
 

@@ -23,7 +23,7 @@ def prov_text(prov: dict | None) -> str:
     if not prov:
         return ""
     kind = prov.get("kind")
-    if kind in ("html", "docx") or (kind == "pdf" and "row" in prov):
+    if "table" in prov and "row" in prov:
         head = f"第{prov['page']}页" if prov.get("page") else ""
         return f"{head}第{prov.get('table')}个表格第{prov.get('row')}行第{prov.get('col')}列"
     if prov.get("page"):

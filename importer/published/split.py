@@ -23,6 +23,7 @@ MAX_SEARCH = 200_000  # nodes of the joint search over a table's undecided rows
 
 _COUNT_RE = re.compile(r"0|[1-9]\d*")
 _AMOUNT_RE = re.compile(r"(?:0|[1-9]\d*)(?:\.\d+)?")
+_SIGNED_RE = re.compile(r"[+-]?(?:0|[1-9]\d*)")
 _THOUSANDS_RE = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 
 
@@ -50,7 +51,8 @@ def candidates(tokens: list[str], kinds: list[str], limit: int = MAX_CANDIDATES)
     over = [False]
 
     def ok(piece: str, kind: str) -> bool:
-        return bool((_AMOUNT_RE if kind == "amount" else _COUNT_RE).fullmatch(piece))
+        rx = _AMOUNT_RE if kind == "amount" else _SIGNED_RE if kind == "signed_count" else _COUNT_RE
+        return bool(rx.fullmatch(piece))
 
     def rec(ti: int, pos: int, cell: int, acc: list):
         if over[0]:
@@ -68,7 +70,7 @@ def candidates(tokens: list[str], kinds: list[str], limit: int = MAX_CANDIDATES)
         for end in range(pos + 1, len(tok) + 1):
             piece = tok[pos:end]
             if not ok(piece, kinds[cell]):
-                if piece.startswith("0") and len(piece) > 1 and "." not in piece:
+                if piece.lstrip("+-").startswith("0") and len(piece.lstrip("+-")) > 1 and "." not in piece:
                     break
                 continue
             acc.append(_number(piece))

@@ -23,7 +23,7 @@ from importer.published import split as splitting
 from importer.published.labels import compact, labels_of, strip_numbering
 from importer.published.model import Extraction
 
-_RUN_CHARS = re.compile(r"[0-9０-９\s\u00a0\u3000.,，．]*")
+_RUN_CHARS = re.compile(r"(?:[0-9０-９\s\u00a0\u3000.,，．]|[-+－](?=[0-9０-９]))*")
 _PAREN_RE = re.compile(r"^\s*[（(][^（()）0-9]{0,60}[)）]")
 
 
@@ -189,14 +189,12 @@ def _split_runs(doc: Located, t, runs: list[tuple[str, str, int]], ex: Extractio
                 ex.add("extract.blank", k, prov, actual="")
             continue
         kinds = [_kind(t, k[1], k[2]) for k in keys]
-        if any(k == "signed_count" for k in kinds):
-            kinds = ["count" if k == "signed_count" else k for k in kinds]
         cands = splitting.candidates(toks, kinds)
         rowruns.append((splitting.RowRun(keys, run.strip(), cands), prov))
     _decide(rowruns, t, ex)
 
 
-_FW = str.maketrans("０１２３４５６７８９", "0123456789")
+_FW = str.maketrans("０１２３４５６７８９－＋", "0123456789-+")
 
 
 def _decide(rowruns, t, ex: Extraction) -> None:
