@@ -12,6 +12,7 @@ row where the cell starts; the covered rows stay null and are reported.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from importer.published.labels import TableLabels, labels_of, norm
@@ -68,6 +69,7 @@ class GridBuilder:
         return Grid(rows, prov, before)
 
 
+@functools.lru_cache(maxsize=65536)
 def _is_valueish(text: str) -> bool:
     s = norm(text)
     if not s:
@@ -84,16 +86,15 @@ def choose_table(grid: Grid, spec) -> str | None:
     """The spec table whose labels this grid holds most of."""
     best, best_score = None, 0
     heading = norm(grid.before)
+    labels = [_label_text(row) for row in grid.rows]
+    cells = [norm(s.text) for row in grid.rows for s in row if s.origin]
     for key, tl in labels_of(spec).items():
         score = 0
-        for row in grid.rows:
-            text = _label_text(row)
+        for text in labels:
             keys, q = tl.match_row(text)
             if keys and q >= 2:
                 score += 2
-            for s in row:
-                if s.origin and norm(s.text) in tl.header_words:
-                    score += 1
+        score += sum(1 for t in cells if t in tl.header_words)
         if tl.heading and tl.heading in heading:
             score += 5
         if score > best_score:
@@ -187,6 +188,15 @@ def _join_split_row(g1: Grid, g2: Grid, tl: TableLabels) -> None:
     if not g1.rows or not g2.rows or len(g1.rows[-1]) != len(g2.rows[0]):
         return
     a, b = g1.rows[-1], g2.rows[0]
+    if not _has_number(a) and not _has_number(b):  # a header row broken across the page
+        texts = [(x.text.strip(), y.text.strip()) for x, y in zip(a, b)]
+        joined = [norm(tx + ty) for tx, ty in texts]
+        if (any(tx and ty for tx, ty in texts) and all(not j or tl.is_header_text(j) for j in joined)
+                and not all(not ty or tl.is_header_text(norm(ty)) for _tx, ty in texts)):
+            g1.rows[-1] = [Slot(tx + ty, x.origin, x.cell, x.row0, x.col0, x.prov)
+                           for (tx, ty), x in zip(texts, a)]
+            del g2.rows[0]
+        return
     la, lb = _label_text(a), _label_text(b)
     if not la or not lb:
         return

@@ -53,8 +53,11 @@ def compact(text: str) -> tuple[str, list[int]]:
     return "".join(out), idx
 
 
+@functools.lru_cache(maxsize=65536)
 def norm(text: str) -> str:
     """The compact form of ``text`` (no index)."""
+    if text.isascii() and text.isalnum():
+        return text
     return "".join(_norm_char(c) for c in text or "")
 
 
@@ -88,6 +91,7 @@ class TableLabels:
 
     def __init__(self, table):
         self.table = table
+        self._cache: dict = {}
         self.rows: list[RowLabels] = []
         self.row_index = {a.key: i for i, a in enumerate(table.rows)}
         layout_rows: dict[str, tuple[str, ...]] = {}
@@ -133,6 +137,12 @@ class TableLabels:
 
     # ------------------------------------------------------------------ rows
     def match_row(self, text: str, context: str = "") -> tuple[list[str], int]:
+        hit = self._cache.get((text, context))
+        if hit is None:
+            hit = self._cache[(text, context)] = self._match_row(text, context)
+        return list(hit[0]), hit[1]
+
+    def _match_row(self, text: str, context: str = "") -> tuple[list[str], int]:
         """Row keys whose label best fits ``text`` (compact); ``context`` is the text of group cells above.
 
         Returns (keys, quality): quality 3 = the full label with its number, 2 = the label

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -42,6 +43,15 @@ class Reading:
 
 def read_number(text: str, kind: str, column_label: str = "") -> Reading:
     """One published cell: a number, blank, a placeholder for none, or text that is not a number."""
+    return Reading(*_read_number(text or "", kind, column_label))
+
+
+@functools.lru_cache(maxsize=65536)
+def _read_number(text: str, kind: str, column_label: str) -> tuple:
+    return tuple(vars(_read_number_uncached(text, kind, column_label)).values())
+
+
+def _read_number_uncached(text: str, kind: str, column_label: str = "") -> Reading:
     raw = text or ""
     s = unicodedata.normalize("NFKC", raw)
     s = "".join(ch for ch in s if not ch.isspace() and ch not in "\u200b\ufeff")
