@@ -140,7 +140,7 @@ def floor(path: Path, data: bytes) -> None:
         import docx
 
         d = docx.Document(io.BytesIO(data))
-        for t in d.element.body.iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tc"):
+        for _t in d.element.body.iter("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}tc"):
             pass
         del d
     elif kind == ".pdf":
@@ -230,9 +230,9 @@ def main(argv=None) -> int:
         speed[kind].append(t_ex / t_floor if t_floor > 0 else float("nan"))
         rows.append((path.name, origin, kind, counts, t_floor, t_ex))
 
-    print("\n== 每个来源（min of %d runs）" % args.repeat)
+    print(f"\n== 每个来源（min of {args.repeat} runs）")
     print(f"{'source':48} {'kind':5} {'exact':>5} {'wrong':>5} {'miss':>5} {'inv':>4} {'floor ms':>9} {'extract ms':>10} {'ratio':>6}")
-    for name, origin, kind, c, tf, te in rows:
+    for name, _origin, kind, c, tf, te in rows:
         print(f"{name[:48]:48} {kind:5} {c['exact']:5} {c['wrong']:5} {c['missing']:5} {c['invented']:4} "
               f"{tf * 1000:9.2f} {te * 1000:10.2f} {te / tf if tf else float('nan'):6.2f}")
 

@@ -18,6 +18,7 @@ every number carries where it was read (``provenance``). See docs/importer.md.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,8 +144,7 @@ def _read(data: bytes, kind: str):
             doc = html.parse(data)
         except ValueError as e:
             raise Unreadable("extract.bad_file", type="网页", detail=str(e)) from None
-        page = html.page_text(doc)
-        return html.grids(doc), textmod.Located(page, kind="html"), html.title(doc) or _first_line(page)
+        return html.grids(doc), textmod.Located(lambda: html.page_text(doc), kind="html"), html.title(doc)
     if kind == "docx":
         from importer.published import docx
 
@@ -177,6 +177,7 @@ def _first_line(text: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=16)
 def _title_pattern(spec):
     """A regex for the report title, built from the format's ``report.title`` (``{agency}{year}年…``)."""
     tmpl = spec.report_title
@@ -190,14 +191,21 @@ def _title_pattern(spec):
                       + r"\s*".join(map(re.escape, tail)))
 
 
-def _identity(spec, title: str, body: str, name: str):
+@functools.lru_cache(maxsize=256)
+def _identity(spec, title: str, located, name: str):
     """(agency, year, where) from the title, the page's first lines, then the file name."""
     pat = _title_pattern(spec)
     if pat is not None:
-        for where, text in (("title", title), ("body", body[:5000])):
-            m = pat.search(text or "")
-            if m:
-                return m.group("agency"), int(m.group("year")), where
+        m = pat.search(title or "")
+        if m is None:
+            body = located.text[:5000]
+            tail = spec.report_title.split("{year}", 1)[1][1:3]  # the title's first words after the year
+            at = body.find(tail)
+            while m is None and at >= 0:  # the regex only where the title's words are
+                m = pat.search(body[max(0, at - 60): at + 40])
+                at = body.find(tail, at + 1)
+        if m:
+            return m.group("agency"), int(m.group("year")), "title"
     m = re.search(r"(?<!\d)((?:19|20)\d\d)(?!\d)", Path(name).stem)
     return "", (int(m.group(1)) if m else None), "name"
 
@@ -250,15 +258,18 @@ def _extract(src, label, kind, format_id, year, agency, limits) -> PublishedResu
     data = bytes(src) if isinstance(src, (bytes, bytearray)) else read_file(src, limits)
     _check_signature(data, kind)
     grids, located, title = _read(data, kind)
-    t_agency, t_year, where = None, None, ""
+    # the labels the source holds: its tables' cells when it has tables, else its text
+    seen = "".join(norm(s.text) for g in grids for row in g.rows for s in row if s.origin) if grids else ""
+    if len(seen) < 200:
+        seen = located.ctext
     spec = None
     if format_id is None:
         # the year decides between formats only when their labels fit the source equally well
-        _a, y0, _w = _identity(_any_spec(), title, located.text, label)
-        spec, _how = _choose_format(located.ctext, year or y0, None)
+        _a, y0, _w = _identity(_any_spec(), title, located, label)
+        spec, _how = _choose_format(seen, year or y0, None)
     else:
-        spec, _how = _choose_format(located.ctext, year, format_id)
-    t_agency, t_year, where = _identity(spec, title, located.text, label)
+        spec, _how = _choose_format(seen, year, format_id)
+    t_agency, t_year, where = _identity(spec, title, located, label)
     ex = Extraction(spec, label, kind, title=title)
     if grids:
         map_grids(grids, ex)

@@ -9,21 +9,23 @@ off).
 
 from __future__ import annotations
 
+import functools
+
 from importer.published.grid import Grid, GridBuilder
 
-_BLOCK_TAGS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section", "article"}
 
-
+@functools.lru_cache(maxsize=1)
 def _parser():
-    from lxml import html as lhtml
+    from lxml import etree
 
-    return lhtml.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, recover=True,
+    # plain elements (no lxml.html class lookup per element: faster), never the network
+    return etree.HTMLParser(no_network=True, remove_comments=True, remove_pis=True, recover=True,
                             default_doctype=False)
 
 
 def parse(data: bytes):
     """The lxml document of ``data`` (bytes; the encoding is sniffed from a BOM or meta charset, else UTF-8)."""
-    from lxml import html as lhtml
+    from lxml import etree
 
     enc = _encoding(data)
     text = data.decode(enc, errors="replace")
@@ -31,7 +33,12 @@ def parse(data: bytes):
         text = text[1:]
     if not text.strip():
         raise ValueError("页面没有内容")
-    return lhtml.document_fromstring(text, parser=_parser())
+    doc = etree.fromstring(text, parser=_parser())
+    if doc is None:
+        raise ValueError("页面没有内容")
+    for el in doc.xpath("//script|//style"):
+        el.clear(keep_tail=True)
+    return doc
 
 
 def _encoding(data: bytes) -> str:
@@ -58,31 +65,15 @@ def _encoding(data: bytes) -> str:
 
 
 def cell_text(el) -> str:
-    """The text of a cell: paragraphs and line breaks become newlines (a label broken over lines joins back)."""
-    parts: list[str] = []
-
-    def walk(e):
-        tag = e.tag if isinstance(e.tag, str) else ""
-        if tag in ("script", "style"):
-            if e.tail:
-                parts.append(e.tail)
-            return
-        if tag in _BLOCK_TAGS and parts:
-            parts.append("\n")
-        if e.text:
-            parts.append(e.text)
-        for ch in e:
-            walk(ch)
-        if tag in _BLOCK_TAGS:
-            parts.append("\n")
-        if e.tail and e is not el:
-            parts.append(e.tail)
-
-    walk(el)
-    return "".join(parts).strip()
+    """The text of a cell; its text nodes (paragraphs, line breaks, spans) joined by newlines."""
+    if not len(el):
+        return (el.text or "").strip()
+    return "\n".join(t for t in el.itertext() if t.strip()).strip()
 
 
 def _int(v, default=1) -> int:
+    if v is None:
+        return default
     try:
         return max(1, int(str(v).strip().split(".")[0]))
     except (TypeError, ValueError):
@@ -96,7 +87,7 @@ def grids(doc) -> list[Grid]:
         if t.xpath("ancestor::table"):
             continue  # a table nested in a cell: its text is part of that cell
         b = GridBuilder()
-        rows = [tr for tr in t.xpath(".//tr") if _own(tr, t)]
+        rows = t.xpath("./tr|./tbody/tr|./thead/tr|./tfoot/tr")
         for ri, tr in enumerate(rows):
             cells = []
             for td in tr:
@@ -108,11 +99,6 @@ def grids(doc) -> list[Grid]:
     return out
 
 
-def _own(tr, table) -> bool:
-    anc = tr.xpath("ancestor::table[1]")
-    return bool(anc) and anc[0] is table
-
-
 def _before(t, limit: int = 200) -> str:
     """The text just before a table (its heading)."""
     texts: list[str] = []
@@ -122,7 +108,7 @@ def _before(t, limit: int = 200) -> str:
             continue
         if el.tag == "table":
             break
-        s = el.text_content().strip()
+        s = "".join(el.itertext()).strip()
         if s:
             texts.insert(0, s)
             total += len(s)
@@ -132,16 +118,16 @@ def _before(t, limit: int = 200) -> str:
 
 
 def page_text(doc) -> str:
-    """The visible text of the page, blocks on their own lines, for the text fallback and the title."""
+    """The visible text of the page, one text node a line, for the text fallback and the title."""
     body = doc.find("body")
     root = body if body is not None else doc
-    return cell_text(root)
+    return "\n".join(t.strip() for t in root.itertext() if t.strip())
 
 
 def title(doc) -> str:
     for xp in ("//title", "//h1", "//h2", "//*[contains(@class,'title')]"):
         for el in doc.xpath(xp):
-            s = " ".join(el.text_content().split())
+            s = " ".join("".join(el.itertext()).split())
             if s:
                 return s
     return ""

@@ -92,6 +92,7 @@ class TableLabels:
     def __init__(self, table):
         self.table = table
         self._cache: dict = {}
+        self._col_cache: dict = {}
         self.rows: list[RowLabels] = []
         self.row_index = {a.key: i for i, a in enumerate(table.rows)}
         layout_rows: dict[str, tuple[str, ...]] = {}
@@ -199,6 +200,13 @@ class TableLabels:
 
     def column_for(self, path: list[str], block_hint: int | None = None) -> list[tuple[int, ColumnLabels]]:
         """Block columns whose header path fits ``path`` (compact header texts, outermost first)."""
+        key = (tuple(path), block_hint)
+        hit = self._col_cache.get(key)
+        if hit is None:
+            hit = self._col_cache[key] = self._column_for(list(path), block_hint)
+        return hit
+
+    def _column_for(self, path: list[str], block_hint: int | None = None) -> list[tuple[int, ColumnLabels]]:
         path = [p for i, p in enumerate(path) if p and (i == 0 or p != path[i - 1])]
         if not path:
             return []

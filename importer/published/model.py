@@ -23,7 +23,6 @@ def prov_text(prov: dict | None) -> str:
     """Where a figure was read, in Chinese (for messages)."""
     if not prov:
         return ""
-    kind = prov.get("kind")
     if "table" in prov and "row" in prov:
         head = f"第{prov['page']}页" if prov.get("page") else ""
         return f"{head}第{prov.get('table')}个表格第{prov.get('row')}行第{prov.get('col')}列"

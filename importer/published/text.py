@@ -30,12 +30,37 @@ _PAREN_RE = re.compile(r"^\s*[（(][^（()）0-9]{0,60}[)）]")
 class Located:
     """A text with line starts (and page starts) for provenance."""
 
-    def __init__(self, text: str, pages: list[int] | None = None, kind: str = "text"):
-        self.text = text
+    def __init__(self, text, pages: list[int] | None = None, kind: str = "text"):
+        """``text``: the text, or a function returning it (called once, when the text is first needed)."""
+        self._text = text
         self.kind = kind
-        self.line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
         self.pages = pages  # offsets where pages 2, 3, ... start
-        self.ctext, self.cidx = compact(text)
+        self._compact = None
+        self._lines = None
+
+    @property
+    def text(self) -> str:
+        if callable(self._text):
+            self._text = self._text()
+        return self._text
+
+    @property
+    def line_starts(self) -> list[int]:
+        if self._lines is None:
+            self._lines = [0] + [m.end() for m in re.finditer(r"\n", self.text)]
+        return self._lines
+
+    @property
+    def ctext(self) -> str:
+        if self._compact is None:
+            self._compact = compact(self.text)
+        return self._compact[0]
+
+    @property
+    def cidx(self) -> list[int]:
+        if self._compact is None:
+            self._compact = compact(self.text)
+        return self._compact[1]
 
     def prov(self, pos: int, run: str) -> dict:
         line = bisect.bisect_right(self.line_starts, pos)
