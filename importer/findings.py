@@ -243,6 +243,8 @@ _kind("extract.unsupported", "error", "不支持的文件类型",
       "请提供网页、Word（.docx）、PDF 或文本格式的年度报告", "The file's extension is not a published-report type.")
 _kind("extract.bad_file", "error", "文件无法解析", "无法作为{type}读取：{detail}",
       "请确认文件完整、扩展名与内容一致", "The file does not parse as the type its extension says.")
+_kind("extract.missing_library", "error", "缺少读取组件", "读取{type}需要 Python 包 {package}，当前没有安装",
+      "请安装：pip install 'xlsxgen[published]'", "lxml (HTML) or pdfplumber (PDF) is not installed.")
 _kind("extract.no_tables", "error", "没有找到统计表", "{type}中没有找到年度报告的统计表",
       "请确认这是政府信息公开工作年度报告，且统计表是文字或表格（不是图片）",
       "No statutory table of any installed format was found (no labels, no tables).")

@@ -135,6 +135,17 @@ def _decode_text(data: bytes) -> str:
 
 def _read(data: bytes, kind: str):
     """(grids, Located text, title) of a source."""
+    needed = {"html": "lxml", "pdf": "pdfplumber", "docx": "docx"}.get(kind)
+    if needed:
+        import importlib.util
+
+        if importlib.util.find_spec(needed) is None:
+            raise Unreadable("extract.missing_library", type=_TYPE_NAMES[kind],
+                             package={"docx": "python-docx"}.get(needed, needed))
+    return _read_kind(data, kind)
+
+
+def _read_kind(data: bytes, kind: str):
     from importer.published import text as textmod
 
     if kind == "html":
