@@ -35,6 +35,7 @@ def test_seed_then_generate_prefills(tmp_path):
     # 金井 2024 published 结转 商业企业 blank: that cell is not prefilled (never 0 from a blank);
     # prefilled cells have their own fill colour
     import openpyxl
+
     from xlsxgen.spec import load_format
 
     spec = load_format("gov-info-2021")
