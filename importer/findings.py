@@ -283,6 +283,10 @@ _kind("extract.label_variant", "warning", "标签写法不同", "{place}在原�
       "请核对原文", "A row printed under a shorter form of its label, matched because no other row fits.")
 _kind("extract.unknown_row", "warning", "未知的行", "表「{heading}」中有一行「{label}」不是本格式的项目，数值 {values}{note}",
       "请核对原文", "A row with numbers whose label is no row of the format (an all-zero extra row is ignored).")
+_kind("extract.group_row", "warning", "合并成一行",
+      "表「{heading}」中「{label}」在原文中印成一行（数值 {values}），本格式分为 {n} 行（{rows}），无法分到各行，各行保留为空",
+      "请核对原文，按各行填写", "A group of rows (e.g. 其他处理 1–3) printed as a single row: its numbers are not "
+      "split between the rows, which stay null.")
 _kind("extract.columns_unknown", "warning", "无法确定列", "{place}没有列标题，数值个数 {count} 与应有的 {expected} 不同，未读取",
       "请核对原文", "A row without column headers whose number of cells differs from the format's.")
 

@@ -376,3 +376,22 @@ def test_cli_extract_usage_errors(tmp_path):
     assert r.returncode == 2 and "-o" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = run_cli("extract", tmp_path / "x.xlsx")
     assert r.returncode == 2 and "export" in r.stderr
+
+
+def test_group_printed_as_one_row(docs, tmp_path):
+    doc, spec = docs["gov-info-2021"]
+    t = spec.table("applications")
+    group_rows = [r for r in t.rows if r.label.startswith(t.rows[-5].label.split(" ")[0])]  # the rows of （六）
+    group = group_rows[0].label.split(" ")[0]
+    text = build.text_report(doc, spec, sep=" ")
+    i = text.index(group)
+    j = text.index(t.row("total_processed").label.split(" ")[-1].replace("三、本年度办理结果", ""), i)
+    text = text[:i] + group + "0 0 0 0 0 0 0" + text[j:]
+    path = tmp_path / "group.txt"
+    path.write_text(text, encoding="utf-8")
+    res = extract(path)
+    for r in group_rows:
+        assert all(res.published[("applications", r.key, c.key)] is None for c in t.columns)
+    assert any(f.rule == "extract.group_row" for f in res.findings)
+    cmp = compare(res.canonical(), doc)
+    assert cmp["wrong"] == [] and cmp["invented"] == []

@@ -349,6 +349,12 @@ def _by_order(grid: Grid, ri: int, row: list[Slot], rkey: str, tkey: str, ex: Ex
 
 def _unknown_row(row: list[Slot], label: str, ex: Extraction, tkey: str) -> None:
     vals = [s.text.strip() for s in row if s.origin and norm(s.text) and _is_valueish(s.text)]
+    group = labels_of(ex.spec)[tkey].group_of(label)
+    if group:
+        t = ex.spec.table(tkey)
+        ex.add("extract.group_row", None, None, heading=t.heading, label=label, values="、".join(vals), n=len(group),
+               rows="、".join(t.row(k).label for k in group), table=tkey)
+        return
     zero = all(read_number(v, "amount").value == 0 for v in vals)
     ex.add("extract.unknown_row", None, None, heading=ex.spec.table(tkey).heading, label=label or "（无标签）",
            values="、".join(vals), note="（全为 0，已忽略）" if zero else "（已忽略）")

@@ -187,6 +187,16 @@ class TableLabels:
         keys = [k for s, _q, k in best if s == top]
         return keys, next(q for s, q, _k in best if s == top)
 
+    def group_of(self, text: str) -> list[str]:
+        """Row keys under the group whose label ``text`` ends with (a group printed as one row)."""
+        if not text:
+            return []
+        for r in self.rows:
+            if r.ancestors and len(r.ancestors[-1]) >= 2 and text.endswith(r.ancestors[-1]):
+                group = r.ancestors[-1]
+                return [x.key for x in self.rows if x.ancestors and x.ancestors[-1] == group]
+        return []
+
     def is_header_text(self, text: str) -> bool:
         """``text`` (compact) is made of header words only (a title, corner or column header)."""
         if not text:

@@ -122,7 +122,8 @@ def _find_label(doc: Located, r, start: int, end: int) -> tuple[int, int, int] |
             while p >= 0 and q == 2:
                 # an unnumbered label must not be the tail of a longer word or of another numbered label
                 prev = doc.ctext[p - 1] if p > 0 else ""
-                if prev and not (prev.isdigit() or prev in ".)）") and not _ends_run(doc, p):
+                short = len(v) < 4 and not _followed_by_digits(doc, p + len(v))  # 其他 inside 其他处理
+                if short or (prev and not (prev.isdigit() or prev in ".)）") and not _ends_run(doc, p)):
                     p = doc.ctext.find(v, p + 1, end)
                     continue
                 break
@@ -177,6 +178,7 @@ def map_text(doc: Located, ex: Extraction, only: set[str] | None = None) -> None
         if not found:
             continue
         ex.tables_found.setdefault(t.key, "text")
+        _group_rows(doc, t, tl, found, start, end, ex)
         found.sort()
         runs = []
         for i, (cs, ce, q, rkey) in enumerate(found):
@@ -191,6 +193,26 @@ def map_text(doc: Located, ex: Extraction, only: set[str] | None = None) -> None
                        actual=doc.ctext[cs:ce])
             runs.append((rkey, run, o_start + off))
         _split_runs(doc, t, runs, ex)
+
+
+def _group_rows(doc: Located, t, tl, found, start: int, end: int, ex: Extraction) -> None:
+    """A group whose rows are all missing, printed as one row with digits after its label: say so."""
+    have = {f[3] for f in found}
+    groups: dict[str, list[str]] = {}
+    for r in tl.rows:
+        if r.ancestors:
+            groups.setdefault(r.ancestors[-1], []).append(r.key)
+    for g, keys in groups.items():
+        if len(g) < 2 or any(k in have for k in keys):
+            continue
+        p = doc.ctext.find(g, start, end)
+        if p < 0:
+            continue
+        o = doc.orig(p + len(g))
+        run = _RUN_CHARS.match(doc.text, o).group(0)
+        if run.strip():
+            ex.add("extract.group_row", None, doc.prov(o, run), heading=t.heading, label=doc.ctext[p:p + len(g)],
+                   values=run.strip(), n=len(keys), rows="、".join(t.row(k).label for k in keys), table=t.key)
 
 
 def _cells_of_row(t, rkey: str) -> list[tuple[str, str, str]]:
