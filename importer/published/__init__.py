@@ -137,12 +137,17 @@ def _read(data: bytes, kind: str):
     """(grids, Located text, title) of a source."""
     needed = {"html": "lxml", "pdf": "pdfplumber", "docx": "docx"}.get(kind)
     if needed:
-        import importlib.util
-
-        if importlib.util.find_spec(needed) is None:
+        if not _installed(needed):
             raise Unreadable("extract.missing_library", type=_TYPE_NAMES[kind],
                              package={"docx": "python-docx"}.get(needed, needed))
     return _read_kind(data, kind)
+
+
+@functools.lru_cache(maxsize=8)
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 def _read_kind(data: bytes, kind: str):

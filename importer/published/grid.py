@@ -102,18 +102,25 @@ def choose_table(grid: Grid, spec) -> str | None:
     return best if best_score >= 3 else None
 
 
-def _label_text(row: list[Slot]) -> str:
-    """Concatenated text of the leading non-number cells of a row (merged cells once)."""
+def _label_text(row: list[Slot], value_cols=()) -> str:
+    return _label_span(row, value_cols)[0]
+
+
+def _label_span(row: list[Slot], value_cols=()) -> tuple[str, int]:
+    """(text, end): the leading non-number cells of a row (merged cells once), up to the first number or
+    the first column headed as a value column (after the first cell)."""
     parts, seen = [], set()
-    for s in row:
+    end = 0
+    for i, s in enumerate(row):
         t = norm(s.text)
-        if t and _is_valueish(s.text):
+        if (t and _is_valueish(s.text)) or (i > 0 and i in value_cols):
             break
+        end = i + 1
         if s.cell in seen or not t:
             continue
         seen.add(s.cell)
         parts.append(t)
-    return "".join(parts)
+    return "".join(parts), end
 
 
 class _TableState:
@@ -147,11 +154,12 @@ def _map_grid(grid: Grid, tkey: str, st: _TableState, ex: Extraction) -> None:
     context = ""
     in_header = False
     for ri, row in enumerate(grid.rows):
-        label = _label_text(row)
+        label, label_end = _label_span(row, st.colmap)
         numbers = _has_number(row)
         keys, quality = tl.match_row(label, context) if label else ([], 0)
         texts = [norm(s.text) for s in row if norm(s.text)]
-        is_header = not numbers and bool(texts) and tl.is_header_text(texts[-1]) and (
+        headerish = sum(1 for t in dict.fromkeys(texts) if tl.is_header_text(t))
+        is_header = not numbers and bool(texts) and (tl.is_header_text(texts[-1]) or headerish >= 2) and (
             not keys or quality < 3 or len(set(texts)) > 1 and tl.is_header_text(texts[0]))
         if is_header:
             if not in_header:
@@ -179,7 +187,7 @@ def _map_grid(grid: Grid, tkey: str, st: _TableState, ex: Extraction) -> None:
         else:
             rkey = None
         context = label if label and not keys else context
-        _read_values(grid, ri, row, rkey, tkey, st, ex)
+        _read_values(grid, ri, row, rkey, tkey, st, ex, label_end)
 
 
 def _join_split_row(g1: Grid, g2: Grid, tl: TableLabels) -> None:
@@ -280,10 +288,21 @@ def _prov(grid: Grid, ri: int, ci: int, slot: Slot) -> dict:
 
 
 def _read_values(grid: Grid, ri: int, row: list[Slot], rkey: str | None, tkey: str, st: _TableState,
-                 ex: Extraction) -> None:
+                 ex: Extraction, label_end: int = 0) -> None:
     table = st.tl.table
     cols = st.colmap
     taken: set[int] = set()
+    if cols and rkey is not None and min(cols) < label_end:
+        # the header is not aligned with this row (a header row without the corner cell): the value
+        # columns start right after the label, or the row is not read at all — never read shifted
+        shift = label_end - min(cols)
+        if max(cols) + shift < len(row) and all(_is_valueish(row[c + shift].text) for c in cols):
+            cols = {c + shift: v for c, v in cols.items()}
+        else:
+            n = sum(1 for r, _c in table.cells if r == rkey)
+            ex.add("extract.columns_unknown", None, _prov(grid, ri, 0, row[0]), place=ex.row_place(tkey, rkey),
+                   count=len(row) - label_end, expected=n)
+            return
     for ci, (ckey, crow) in sorted(cols.items()):
         if ci >= len(row):
             continue
@@ -291,7 +310,7 @@ def _read_values(grid: Grid, ri: int, row: list[Slot], rkey: str | None, tkey: s
         if r is None or not ckey or not table.has_cell(r, ckey):
             continue
         slot = row[ci]
-        if slot.cell in taken:
+        if slot.cell in taken or slot.cell < 0:  # < 0: a position the source row has no cell for
             continue
         taken.add(slot.cell)
         key = (tkey, r, ckey)
@@ -332,7 +351,7 @@ def _by_order(grid: Grid, ri: int, row: list[Slot], rkey: str, tkey: str, ex: Ex
     slots, seen = [], set()
     started = False
     for ci, s in enumerate(row):
-        if s.cell in seen:
+        if s.cell in seen or s.cell < 0:
             continue
         seen.add(s.cell)
         if not started and not _is_valueish(s.text):

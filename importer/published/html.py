@@ -9,12 +9,9 @@ off).
 
 from __future__ import annotations
 
-import functools
-
 from importer.published.grid import Grid, GridBuilder
 
 
-@functools.lru_cache(maxsize=1)
 def _parser():
     from lxml import etree
 

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from tests.test_published import CORPUS, run_cli
+from tests.test_importer_published import CORPUS, run_cli
 
 pytest.importorskip("lxml")
 

@@ -285,6 +285,7 @@ def test_html_spans_placeholders_and_broken_markup(tmp_path):
     path = tmp_path / "spans.htm"
     path.write_bytes(HTML_SPANS.encode("gb18030").replace(b"<html>", b'<html><meta charset="gbk">'))
     res = extract(path)
+    assert res.status != "unreadable", res.reason
     assert res.agency["name"] == "某某局" and res.year == 2023
     p = res.published
     assert p[("applications", "new_received", "total")] == 5
@@ -395,3 +396,105 @@ def test_group_printed_as_one_row(docs, tmp_path):
     assert any(f.rule == "extract.group_row" for f in res.findings)
     cmp = compare(res.canonical(), doc)
     assert cmp["wrong"] == [] and cmp["invented"] == []
+
+
+# ------------------------------------------------------------------------------ every extract.* kind
+
+
+@pytest.mark.parametrize("name,data,code", [
+    ("report.xlsx.bak", b"x", "extract.unsupported"),
+    ("fake.pdf", b"not a pdf", "extract.bad_file"),
+    ("broken.docx", b"PK\x03\x04garbage", "extract.bad_file"),
+    ("prose.txt", "只是一段文字，没有统计表。".encode(), "extract.no_tables"),
+])
+def test_unreadable_kinds(tmp_path, name, data, code):
+    path = tmp_path / name
+    path.write_bytes(data)
+    res = extract(path)
+    assert res.status == "unreadable" and res.findings[0].rule == code
+    assert res.reason and "\n" not in res.reason
+
+
+def test_missing_library_kind(tmp_path, monkeypatch):
+    import importer.published as pub
+
+    monkeypatch.setattr(pub, "_installed", lambda module: False)
+    path = CORPUS / "pingtan-zrzystj-2023.html"
+    res = extract(path)
+    assert res.status == "unreadable" and res.findings[0].rule == "extract.missing_library"
+    assert "xlsxgen[published]" in res.findings[0].fix
+
+
+def test_identity_kinds(docs, tmp_path):
+    doc, spec = docs["gov-info-2021"]
+    # no title at all, a year in the file name only
+    path = build.build_docx(doc, spec, tmp_path / "report-2023.docx", layout="flat", title="")
+    res = extract(path)
+    codes = [f.rule for f in res.findings]
+    assert "extract.no_agency" in codes and "extract.year_from_name" in codes and res.year == 2023
+    path = build.build_docx(doc, spec, tmp_path / "report.docx", layout="flat", title="")
+    assert "extract.no_year" in [f.rule for f in extract(path).findings]
+    # --agency / --year given: nothing to say
+    res = extract(path, agency="某某局", year=2023)
+    assert not {"extract.no_agency", "extract.no_year"} & {f.rule for f in res.findings}
+
+
+def test_table_and_cell_kinds(docs, tmp_path):
+    doc, spec = docs["gov-info-2021"]
+    text = build.text_report(doc, spec, sep=" ")
+    last = spec.tables[-1]
+    cut = text[: text.index(last.heading)] + "五、存在的主要问题及改进情况 无。\n"  # table 四 not published
+    path = tmp_path / "cut.txt"
+    path.write_text(cut, encoding="utf-8")
+    res = extract(path)
+    assert any(f.rule == "extract.table_missing" and f.table == last.key for f in res.findings)
+    assert all(res.published[(last.key, r, c)] is None for r, c in last.cells)
+
+
+HTML_ODD = """<html><head><title>某某局2023年度政府信息公开工作年度报告</title></head><body>
+<table>
+<tr><td>信息内容<td>本年制发件数<td>本年废止件数<td>备注
+<tr><td>规章<td>1<td>0<td>
+<tr><td>行政规范性文件<td>约2<td>0<td>
+<tr><td>规章<td>9<td>0<td>
+</table>
+<p>四、政府信息公开行政复议、行政诉讼情况</p>
+<table><tr><td>行政复议<td>1<td>0<td>0<td>0<td>1
+<tr><td>行政诉讼（复议后起诉）<td>1<td>1</table>
+<table>
+<tr><td>自然人<td>商业企业<td>科研机构<td>社会公益组织<td>法律服务机构<td>其他<td>总计
+<tr><td>一、本年新收政府信息公开申请数量<td>1<td>0<td>0<td>0<td>0<td>0<td>1
+<tr><td>不掌握相关政府信息<td>2<td>0<td>0<td>0<td>0<td>0<td>2
+<tr><td>四、结转下年度继续办理<td>0<td>0
+</table>
+"""
+
+
+def test_odd_html_kinds(tmp_path):
+    path = tmp_path / "odd.html"
+    path.write_text(HTML_ODD, encoding="utf-8")
+    res = extract(path)
+    codes = {f.rule for f in res.findings}
+    p = res.published
+    # '约2' is not a number: null
+    assert "extract.unparseable" in codes
+    assert p[("active_disclosure", "normative_documents", "issued")] is None
+    assert p[("active_disclosure", "normative_documents", "repealed")] == 0
+    # a second, different 规章 row: the first reading is kept, the second reported
+    assert "extract.duplicate" in codes and p[("active_disclosure", "rules", "issued")] == 1
+    # no 现行有效件数 column: that cell is missing, not taken from the 备注 column
+    assert "extract.cell_missing" in codes and p[("active_disclosure", "rules", "in_force")] is None
+    # a header row without the corner cell: values are read after the label, never shifted by one
+    assert p[("applications", "new_received", "natural_person")] == 1
+    assert p[("applications", "new_received", "commercial_enterprise")] == 0
+    # a label printed without its qualifier, matched because no other row fits
+    assert "extract.label_variant" in codes
+    assert p[("applications", "unable_not_held", "natural_person")] == 2
+    # a row without column headers whose cells do not fit its columns: not read by position
+    assert "extract.columns_unknown" in codes
+    # a row with fewer cells than the header: the cells it has, the rest missing
+    assert p[("applications", "carried_forward", "commercial_enterprise")] == 0
+    assert p[("applications", "carried_forward", "total")] is None
+    assert all(p[("review_litigation", "litigation_after_review", c)] is None
+               for c in ("upheld", "corrected", "other", "pending", "total"))
+    assert p[("review_litigation", "review", "total")] == 1
