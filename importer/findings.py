@@ -287,8 +287,10 @@ _kind("extract.group_row", "warning", "合并成一行",
       "表「{heading}」中「{label}」在原文中印成一行（数值 {values}），本格式分为 {n} 行（{rows}），无法分到各行，各行保留为空",
       "请核对原文，按各行填写", "A group of rows (e.g. 其他处理 1–3) printed as a single row: its numbers are not "
       "split between the rows, which stay null.")
-_kind("extract.columns_unknown", "warning", "无法确定列", "{place}没有列标题，数值个数 {count} 与应有的 {expected} 不同，未读取",
-      "请核对原文", "A row without column headers whose number of cells differs from the format's.")
+_kind("extract.columns_unknown", "warning", "无法确定列",
+      "{place}{where}的单元格与列对不上（{count} 格，应有 {expected} 格），未读取，各项保留为空",
+      "请核对原文", "A row whose cells do not line up with the column headers (or, without headers, whose "
+      "number of cells differs from the format's): not read by position.")
 
 
 # --------------------------------------------------------------------------- one occurrence

@@ -498,3 +498,17 @@ def test_odd_html_kinds(tmp_path):
     assert all(p[("review_litigation", "litigation_after_review", c)] is None
                for c in ("upheld", "corrected", "other", "pending", "total"))
     assert p[("review_litigation", "review", "total")] == 1
+
+
+def test_label_in_prose_after_the_table_is_not_a_row(tmp_path):
+    # 海坛 2025 has no 规章 row; a sentence after the table that names 规章 with a number must not fill it
+    src = (CORPUS / "pingtan-haitanpq-2025.txt").read_text(encoding="utf-8")
+    head = "第二十条第（八）项信息内容本年收费金额（单位：万元）行政事业性收费0"
+    assert head in src
+    path = tmp_path / "prose.txt"
+    path.write_text(src.replace(head, head + "本年度清理规章2件，废止1件。"), encoding="utf-8")
+    res = extract(path)
+    assert res.published[("active_disclosure", "rules", "issued")] is None
+    assert any(f.rule == "extract.row_missing" and f.row == "rules" for f in res.findings)
+    cmp = compare(res.canonical(), _truth(CORPUS / "pingtan-haitanpq-2025.txt"))
+    assert cmp["wrong"] == [] and cmp["invented"] == [] and cmp["missing"] == []

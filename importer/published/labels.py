@@ -185,7 +185,10 @@ class TableLabels:
             return [], 0
         top = max(b[0] for b in best)
         keys = [k for s, _q, k in best if s == top]
-        return keys, next(q for s, q, _k in best if s == top)
+        q = next(q for s, q, _k in best if s == top)
+        if q == 1 and len(keys) > 1:
+            return [], 0  # a shortened label that fits several rows: no row is taken
+        return keys, q
 
     def group_of(self, text: str) -> list[str]:
         """Row keys under the group whose label ``text`` ends with (a group printed as one row)."""

@@ -23,6 +23,7 @@ from importer.published import split as splitting
 from importer.published.labels import compact, labels_of, strip_numbering
 from importer.published.model import Extraction
 
+WINDOW = 400  # compact characters between one row's label and the next (digits included)
 _RUN_CHARS = re.compile(r"(?:[0-9０-９\s\u00a0\u3000.,，．]|[-+－](?=[0-9０-９]))*")
 _PAREN_RE = re.compile(r"^\s*[（(][^（()）0-9]{0,60}[)）]")
 
@@ -111,7 +112,7 @@ def _anchor(doc: Located, tl, start: int, end: int) -> int:
     return best if best < end else start + len(tl.heading)
 
 
-def _find_label(doc: Located, r, start: int, end: int) -> tuple[int, int, int] | None:
+def _find_label(doc: Located, r, start: int, end: int, others=()) -> tuple[int, int, int] | None:
     """(compact start, compact end, quality) of row ``r``'s label after ``start``."""
     best = None
     for q, variants in ((3, r.leaves), (2, r.bare)):
@@ -131,13 +132,19 @@ def _find_label(doc: Located, r, start: int, end: int) -> tuple[int, int, int] |
                 best = (p, p + len(v), q)
         if best is not None:
             return best
-    # a shorter printed form (the label without a qualifier), at least four characters
+    # a shorter printed form (the label without a qualifier), at least four characters, that is not
+    # the end of another row's label (政府信息公开申请数量 ends the labels of both 一 and 二)
     for v in r.bare:
         for cut in range(1, len(v) - 3):
             tail = v[cut:]
             p = doc.ctext.find(tail, start, end)
-            if p >= 0 and _followed_by_digits(doc, p + len(tail)):
-                return (p, p + len(tail), 1)
+            while p >= 0:
+                e = p + len(tail)
+                inside = any(leaf.endswith(tail) and doc.ctext[max(0, e - len(leaf)):e] == leaf
+                             for r2 in others for leaf in r2.leaves + r2.bare if r2 is not r)
+                if not inside and _followed_by_digits(doc, e):
+                    return (p, e, 1)
+                p = doc.ctext.find(tail, p + 1, end)
     return None
 
 
@@ -166,15 +173,18 @@ def map_text(doc: Located, ex: Extraction, only: set[str] | None = None) -> None
         # locate every row's label, in order (order only decides where the search starts)
         found: list[tuple[int, int, int, str]] = []
         for r in tl.rows:
-            hit = _find_label(doc, r, cur, end)
+            # a row's label follows the previous one closely (group labels, page breaks in between);
+            # one found far away is in the text after the table, not in it
+            hit = _find_label(doc, r, cur, min(end, cur + WINDOW), tl.rows)
             if hit is None:
-                hit = _find_label(doc, r, start, end)
+                hit = _find_label(doc, r, start, cur, tl.rows)
                 if hit is not None and any(f[0] <= hit[0] < f[1] for f in found):
                     hit = None
             if hit is None:
                 continue
             found.append((hit[0], hit[1], hit[2], r.key))
             cur = max(cur, hit[1])
+        found = _in_order(found)
         if not found:
             continue
         ex.tables_found.setdefault(t.key, "text")
@@ -193,6 +203,29 @@ def map_text(doc: Located, ex: Extraction, only: set[str] | None = None) -> None
                        actual=doc.ctext[cs:ce])
             runs.append((rkey, run, o_start + off))
         _split_runs(doc, t, runs, ex)
+
+
+def _in_order(found: list) -> list:
+    """The longest run of labels (in the format's row order) whose positions increase.
+
+    A label found out of order (规章 in a sentence after the table, when the table has no 规章 row) is
+    not a row of the table: dropped, so that the row is reported missing rather than read from prose.
+    """
+    n = len(found)
+    if n < 2:
+        return found
+    best = [1] * n
+    prev = [-1] * n
+    for i in range(n):
+        for j in range(i):
+            if found[j][0] < found[i][0] and best[j] + 1 > best[i]:
+                best[i], prev[i] = best[j] + 1, j
+    i = max(range(n), key=lambda k: best[k])
+    keep = []
+    while i >= 0:
+        keep.append(found[i])
+        i = prev[i]
+    return keep[::-1]
 
 
 def _group_rows(doc: Located, t, tl, found, start: int, end: int, ex: Extraction) -> None:
