@@ -114,7 +114,7 @@ def sources(args) -> list[tuple[Path, dict, str]]:
     wrong = build.set_cell(doc, "applications", "granted", "total", doc["tables"]["applications"]["granted"]["total"] + 7)
     wrong["published_inconsistencies"] = []
     # the injected total breaks its row's sum and the 总计 column's sum of results
-    wrong["expected_lint"] = [["applications.row_total", "granted"], ["applications.outcome_total", "total"]]
+    wrong["expected_lint"] = [["applications.row_total", "granted"], ["applications.outcome_total", "total_processed"]]
     p = build.build_docx(wrong, spec, tmp / "gov-info-2021-injected-error.docx", layout="official")
     docx_paths.append((p, wrong))
     out.append((p, wrong, "constructed"))

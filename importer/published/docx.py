@@ -25,17 +25,22 @@ def open_document(data: bytes):
 def _text(el) -> str:
     """Paragraphs joined by newlines; w:t, w:tab, w:br in order."""
     paras = []
-    for p in el.iter(W + "p"):
+    for p in el.iter(_P):
         buf = []
-        for node in p.iter():
-            if node.tag == W + "t" and node.text:
-                buf.append(node.text)
-            elif node.tag in (W + "tab",):
+        for node in p.iter(_T, _TAB, _BR, _CR):
+            tag = node.tag
+            if tag == _T:
+                if node.text:
+                    buf.append(node.text)
+            elif tag == _TAB:
                 buf.append(" ")
-            elif node.tag in (W + "br", W + "cr"):
+            else:
                 buf.append("\n")
         paras.append("".join(buf))
     return "\n".join(paras).strip()
+
+
+_P, _T, _TAB, _BR, _CR = W + "p", W + "t", W + "tab", W + "br", W + "cr"
 
 
 def _grid(tbl, ti: int, before: str) -> Grid:
@@ -86,31 +91,41 @@ def _grid(tbl, ti: int, before: str) -> Grid:
     return b.grid({"kind": "docx", "table": ti}, before=before, nrows=len(rows))
 
 
-def read(data: bytes) -> tuple[list[Grid], str, str]:
-    """(grids, body text, title) of a .docx."""
+def read(data: bytes):
+    """(grids, a function returning the body text, title) of a .docx."""
     doc = open_document(data)
     body = doc.element.body
     grids: list[Grid] = []
-    lines: list[str] = []
     recent: list[str] = []
+    first = ""
     ti = 0
-    for el in body.iterchildren():
+    for el in body.iterchildren(W + "p", W + "tbl"):
         if el.tag == W + "p":
             s = _text(el)
             if s:
-                lines.append(s)
+                first = first or s
                 recent.append(s)
                 recent = recent[-3:]
-        elif el.tag == W + "tbl":
+        else:
             ti += 1
             grids.append(_grid(el, ti, "".join(recent)))
             recent = []
-            for tr in el.iter(W + "tr"):
-                lines.append(" ".join(_text(tc) for tc in tr.iter(W + "tc")))
+
+    def body_text() -> str:  # paragraphs, and each table row's cells, in document order
+        lines = []
+        for el in body.iterchildren(W + "p", W + "tbl"):
+            if el.tag == W + "p":
+                s = _text(el)
+                if s:
+                    lines.append(s)
+            else:
+                for tr in el.iter(W + "tr"):
+                    lines.append(" ".join(_text(tc) for tc in tr.iter(W + "tc")))
+        return "\n".join(lines)
+
     title = ""
     try:
         title = (doc.core_properties.title or "").strip()
     except Exception:  # noqa: BLE001 - a broken docProps part only loses the title
         title = ""
-    first = next((s for s in lines if s.strip()), "")
-    return grids, "\n".join(lines), title or first
+    return grids, body_text, title or first

@@ -303,8 +303,9 @@ def _read_values(grid: Grid, ri: int, row: list[Slot], rkey: str | None, tkey: s
             ex.add("extract.columns_unknown", None, _prov(grid, ri, 0, row[0]), place=ex.row_place(tkey, rkey),
                    count=len(row) - label_end, expected=n)
             return
-    if cols and any(s.origin and s.cell >= 0 and ci > max(cols) and read_number(s.text, "amount").value is not None
-                    for ci, s in enumerate(row)):
+    last = max(cols) if cols else len(row)
+    if cols and any(s.origin and s.cell >= 0 and read_number(s.text, "amount").value is not None
+                    for s in row[last + 1:]):
         # numbers right of the last value column: this row's cells are not where the header says
         n = sum(1 for r, _c in table.cells if r == rkey) if rkey else len(cols)
         ex.add("extract.columns_unknown", None, _prov(grid, ri, 0, row[0]),

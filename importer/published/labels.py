@@ -135,6 +135,8 @@ class TableLabels:
                 words.update(c.path)
         words.update(norm(a.label) for a in table.columns)
         self.header_words = {w for w in words if w}
+        self._words_longest_first = sorted(self.header_words, key=len, reverse=True)
+        self._header_cache: dict[str, bool] = {}
 
     # ------------------------------------------------------------------ rows
     def match_row(self, text: str, context: str = "") -> tuple[list[str], int]:
@@ -206,10 +208,14 @@ class TableLabels:
             return False
         if text in self.header_words:
             return True
-        rest = text
-        for w in sorted(self.header_words, key=len, reverse=True):
-            rest = rest.replace(w, "")
-        return not rest
+        hit = self._header_cache.get(text)
+        if hit is None:
+            rest = text
+            for w in self._words_longest_first:
+                if w in rest:
+                    rest = rest.replace(w, "")
+            hit = self._header_cache[text] = not rest
+        return hit
 
     def column_for(self, path: list[str], block_hint: int | None = None) -> list[tuple[int, ColumnLabels]]:
         """Block columns whose header path fits ``path`` (compact header texts, outermost first)."""
