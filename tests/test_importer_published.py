@@ -512,3 +512,22 @@ def test_label_in_prose_after_the_table_is_not_a_row(tmp_path):
     assert any(f.rule == "extract.row_missing" and f.row == "rules" for f in res.findings)
     cmp = compare(res.canonical(), _truth(CORPUS / "pingtan-haitanpq-2025.txt"))
     assert cmp["wrong"] == [] and cmp["invented"] == [] and cmp["missing"] == []
+
+
+def test_previous_year_published_unknowns_are_not_zero():
+    from importer.published import lint
+
+    prev = extract(CORPUS / "pingtan-jtjsj-2024.html")
+    cur = extract(CORPUS / "pingtan-jtjsj-2025.txt")
+    key_prev = ("applications", "carried_forward", "natural_person")
+    key_cur = ("applications", "carried_over", "natural_person")
+    cur.published[key_cur] = 5  # would contradict last year's 结转 if that were read as 0
+    cur.submission.values[key_cur] = 5
+    prev.published[key_prev] = None
+    lint(cur, prev)
+    assert not [f for f in cur.findings if f.rule == "cross_year.carried_over" and f.column == "natural_person"]
+    cur2 = extract(CORPUS / "pingtan-jtjsj-2025.txt")
+    cur2.published[key_cur] = 5
+    cur2.submission.values[key_cur] = 5
+    lint(cur2, extract(CORPUS / "pingtan-jtjsj-2024.html"))
+    assert [f for f in cur2.findings if f.rule == "cross_year.carried_over" and f.column == "natural_person"]

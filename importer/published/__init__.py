@@ -382,8 +382,17 @@ def lint(result: PublishedResult, previous=None) -> PublishedResult:
             row=tgt[1], column=tgt[2], identity=ident.id, source=prov))
     prev_sub = previous.submission if isinstance(previous, ImportResult) else previous
     known = {k: v for k, v in vals.items() if v is not None}
+    prev_values = None
+    if isinstance(previous, PublishedResult) and previous.spec is spec and prev_sub is not None:
+        # last year as published: its unknown figures skip the cross-year rules instead of counting as 0
+        prev_values = {k: v for k, v in previous.published.items() if v is not None}
+        y, py = result.submission.year, prev_sub.year
+        if y is not None and py is not None and py != y - 1:
+            result.findings.append(make("crossyear.not_previous_year", year=y, expected=y - 1, actual=py))
+        prev_sub = None
     result.findings.extend(validate_submission(
-        spec, result.submission, prev_sub, claimed={}, unreliable=set(result.unreliable), recomputed=known))
+        spec, result.submission, prev_sub, claimed={}, unreliable=set(result.unreliable), recomputed=known,
+        previous_values=prev_values))
     result.validated = True
     return result
 
