@@ -10,6 +10,7 @@ header paths), so every layout exists for both format versions:
 * ``flat``      — no merged cell: one label column with the whole label, one header row;
 * ``split``     — every block of a table in its own table, labels in separate columns,
   group labels repeated on every row, values left-aligned with a blank spacer column;
+* ``borderless`` — the official layout without borders (its PDF has no ruled table: text only);
 * ``text``      — no table at all: one paragraph per row, cells separated by ``sep``
   (``""`` glues them: the digit runs of web-page text).
 
@@ -192,7 +193,9 @@ def build_docx(doc, spec, path: Path, layout: str = "official", sep: str = " ", 
             grid = _flatten(grid)
             _docx_table(d, grid, width, merged=False)
         else:
-            _docx_table(d, grid, width, merged=True)
+            table = _docx_table(d, grid, width, merged=True)
+            if layout == "borderless":  # no ruling lines: a PDF of it has no table to find, only text
+                table.style = None
     d.add_paragraph("五、存在的主要问题及改进情况")
     d.add_paragraph("（示例文字）")
     d.save(str(path))
