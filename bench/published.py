@@ -111,6 +111,10 @@ def sources(args) -> list[tuple[Path, dict, str]]:
         t.write_text(build.text_report(doc, spec, sep=""), encoding="utf-8")
         out.append((t, doc, "constructed"))
     doc, spec = docs["gov-info-2021"]
+    # the hard case: no ruling lines, so the PDF has no table to find; its text wraps labels around the numbers
+    p = build.build_docx(doc, spec, tmp / "gov-info-2021-borderless.docx", layout="borderless")
+    docx_paths.append((p, doc))
+    out.append((p, doc, "constructed"))
     wrong = build.set_cell(doc, "applications", "granted", "total", doc["tables"]["applications"]["granted"]["total"] + 7)
     wrong["published_inconsistencies"] = []
     # the injected total breaks its row's sum and the 总计 column's sum of results
@@ -252,6 +256,16 @@ def main(argv=None) -> int:
     print(f"{'all':26} {tot['exact']:6} {tot['wrong']:6} {tot['missing']:8} {tot['invented']:9} "
           f"{100 * tot['exact'] / n if n else 0:8.2f}")
 
+    print("\n== 按来源（真实年报 corpus / 构造的 constructed）")
+    by_origin = defaultdict(lambda: defaultdict(int))
+    for _name, origin, _kind, c, _tf, _te in rows:
+        for k in ("exact", "wrong", "missing", "invented"):
+            by_origin[origin][k] += c[k]
+    for origin, c in by_origin.items():
+        n_o = sum(c.values())
+        print(f"{origin:12} exact {c['exact']}  wrong {c['wrong']}  missing {c['missing']}  invented {c['invented']}"
+              f"  exact {100 * c['exact'] / n_o if n_o else 0:.2f}%")
+
     print("\n== lint 与公布的不一致（ground truth）是否相同")
     for kind in sorted(lint_ok):
         ok, bad = lint_ok[kind]
@@ -268,7 +282,11 @@ def main(argv=None) -> int:
     exact_pct = 100 * tot["exact"] / n if n else 0
     print(f"wrong = 0：{'达到' if tot['wrong'] == 0 else '未达到'}（{tot['wrong']}）")
     print(f"invented = 0：{'达到' if tot['invented'] == 0 else '未达到'}（{tot['invented']}）")
-    print(f"exact ≥ 99%：{'达到' if exact_pct >= 99 else '未达到'}（{exact_pct:.2f}%）")
+    print(f"exact ≥ 99%（全部）：{'达到' if exact_pct >= 99 else '未达到'}（{exact_pct:.2f}%）")
+    if by_origin.get("corpus"):
+        c = by_origin["corpus"]
+        pct = 100 * c["exact"] / sum(c.values())
+        print(f"exact ≥ 99%（真实年报）：{'达到' if pct >= 99 else '未达到'}（{pct:.2f}%）")
     print(f"每处缺失都有说明：{'达到' if not unexplained else '未达到'}")
     for kind in sorted(speed):
         if kind in ("html", "pdf", "docx"):
