@@ -20,7 +20,7 @@ import bisect
 import re
 
 from importer.published import split as splitting
-from importer.published.labels import compact, labels_of, strip_numbering
+from importer.published.labels import compact, labels_of, numbering, strip_numbering
 from importer.published.model import Extraction
 
 WINDOW = 400  # compact characters between one row's label and the next (digits included)
@@ -112,8 +112,63 @@ def _anchor(doc: Located, tl, start: int, end: int) -> int:
     return best if best < end else start + len(tl.heading)
 
 
-def _find_label(doc: Located, r, start: int, end: int, others=()) -> tuple[int, int, int] | None:
-    """(compact start, compact end, quality) of row ``r``'s label after ``start``."""
+_GAP_CACHE: dict = {}
+
+
+def _gap_pattern(r):
+    """A row's label with its numbers printed inside it: a cell whose label wraps onto more lines than
+    its numbers (``1.属于国家 0 0 0 …`` / ``公开 秘密``, a PDF without ruled tables). The numbers come
+    between two parts of the label, maybe followed by the wrapped rest of a group label above it."""
+    hit = _GAP_CACHE.get(id(r))
+    if hit is not None and hit[0] is r:
+        return hit[1]
+    alts = []
+    frags = set()
+    for a in r.ancestors:
+        frags.update(a[k:] for k in range(1, len(a)) if len(a) - k >= 1)
+    frag = "(?:" + "|".join(re.escape(f) for f in sorted(frags, key=len, reverse=True)) + ")?" if frags else ""
+    for v in r.leaves:
+        lead = len(numbering(v))
+        for k in range(lead + 2, len(v) - 1):
+            group = f"(?P<run{len(alts)}>" + r"[-+]?\d[\d.,+-]*)"
+            alts.append(re.escape(v[:k]) + group + frag + re.escape(v[k:]))
+    pat = re.compile("|".join(alts)) if alts else None
+    _GAP_CACHE[id(r)] = (r, pat)
+    return pat
+
+
+def _find_gap(doc: Located, r, start: int, end: int):
+    pat = _gap_pattern(r)
+    if pat is None:
+        return None
+    m = pat.search(doc.ctext, start, end)
+    if m is None:
+        return None
+    name = next(n for n, v in m.groupdict().items() if v is not None)
+    return (m.start(), m.end(), 3, m.span(name))
+
+
+def _find_label(doc: Located, r, start: int, end: int, others=()) -> tuple | None:
+    """(compact start, compact end, quality, gap) of row ``r``'s label after ``start``; ``gap`` is the
+    compact span of numbers printed inside the label (else None)."""
+    hit = _find_label_plain(doc, r, start, end, others)
+    if hit is None or hit[2] == 1 or not _run_follows(doc, hit[1]):
+        gap = _find_gap(doc, r, start, end)
+        if gap is not None and (hit is None or gap[0] <= hit[0]):
+            return gap
+    return None if hit is None else hit + (None,)
+
+
+def _run_follows(doc: Located, cpos: int) -> bool:
+    """Digits right after a label (after a note in brackets, if any)."""
+    o = doc.orig(cpos) if cpos < len(doc.ctext) else len(doc.text)
+    seg = doc.text[o:o + 200]
+    m = _PAREN_RE.match(seg)
+    off = m.end() if m else 0
+    return bool(splitting.tokens_of(_RUN_CHARS.match(seg, off).group(0)))
+
+
+def _find_label_plain(doc: Located, r, start: int, end: int, others=()) -> tuple[int, int, int] | None:
     best = None
     for q, variants in ((3, r.leaves), (2, r.bare)):
         for v in variants:
@@ -152,8 +207,13 @@ def _ends_run(doc: Located, cpos: int) -> bool:
     return cpos > 0 and doc.ctext[cpos - 1].isdigit()
 
 
+_NUMBERING_AHEAD = re.compile(r"\d+\.(?!\d)")
+
+
 def _followed_by_digits(doc: Located, cpos: int) -> bool:
-    return cpos < len(doc.ctext) and doc.ctext[cpos].isdigit()
+    """Data digits follow (not the number of the next label, ``3.危及…``)."""
+    return (cpos < len(doc.ctext) and doc.ctext[cpos].isdigit()
+            and not _NUMBERING_AHEAD.match(doc.ctext, cpos))
 
 
 def map_text(doc: Located, ex: Extraction, only: set[str] | None = None) -> None:
@@ -182,7 +242,7 @@ def map_text(doc: Located, ex: Extraction, only: set[str] | None = None) -> None
                     hit = None
             if hit is None:
                 continue
-            found.append((hit[0], hit[1], hit[2], r.key))
+            found.append((hit[0], hit[1], hit[2], r.key, hit[3]))
             cur = max(cur, hit[1])
         found = _in_order(found)
         if not found:
@@ -191,7 +251,12 @@ def map_text(doc: Located, ex: Extraction, only: set[str] | None = None) -> None
         _group_rows(doc, t, tl, found, start, end, ex)
         found.sort()
         runs = []
-        for i, (cs, ce, q, rkey) in enumerate(found):
+        for i, (cs, ce, q, rkey, gap) in enumerate(found):
+            if gap is not None:  # the numbers printed inside the label
+                o_start = doc.orig(gap[0])
+                run = doc.text[o_start:doc.orig(gap[1] - 1) + 1]
+                runs.append((rkey, run, o_start))
+                continue
             nxt = found[i + 1][0] if i + 1 < len(found) else end
             o_start, o_next = doc.orig(ce), doc.orig(nxt) if nxt < len(doc.ctext) else len(doc.text)
             seg = doc.text[o_start:o_next]
