@@ -353,26 +353,35 @@ def test_cli_validate_published_sources():
     assert r.returncode in (0, 1) and "Traceback" not in r.stderr
 
 
-@pytest.mark.parametrize("name,data", [
+BAD_INPUTS = [
     ("missing.html", None),
     ("fake.pdf", b"not a pdf at all"),
-    ("fake.docx", b"just text"),
+    ("notzip.docx", b"just text"),
     ("binary.txt", bytes(range(256)) * 4),
     ("empty.html", b""),
     ("notareport.txt", "这是一段与年报无关的文字。".encode()),
     ("broken.docx", b"PK\x03\x04garbage"),
-])
-def test_cli_bad_input_one_line(tmp_path, name, data):
-    path = tmp_path / name
-    if data is not None:
-        path.write_bytes(data)
-    for cmd in ("extract", "validate"):
-        r = run_cli(cmd, path)
-        assert r.returncode == 2, (cmd, r.stdout, r.stderr)
-        assert "Traceback" not in r.stderr + r.stdout
-        text = (r.stderr if cmd == "extract" else r.stdout).strip()
-        if cmd == "extract":
-            assert len(text.splitlines()) == 1 and name in text, text
+]
+
+
+def test_cli_bad_input_one_line_each(tmp_path):
+    paths = []
+    for name, data in BAD_INPUTS:
+        path = tmp_path / name
+        if data is not None:
+            path.write_bytes(data)
+        paths.append(path)
+    good = CORPUS / "pingtan-gaj-2022.txt"
+    r = run_cli("extract", *paths, good, "-o", tmp_path / "out")
+    assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("错误：")]
+    assert len(errors) == len(paths)  # one Chinese line per bad file, naming it
+    for (name, _d), line in zip(BAD_INPUTS, errors):
+        assert name in line, line
+    assert (tmp_path / "out" / "pingtan-gaj-2022.json").exists()  # the good one is still extracted
+    r = run_cli("validate", *paths)
+    assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
+    assert r.stdout.count("无法读取") >= len(paths)
 
 
 def test_cli_extract_usage_errors(tmp_path):
