@@ -163,12 +163,22 @@ def _exact(res, doc):
     assert res.agency["name"] == doc["agency"]["name"]
 
 
+LAYOUTS = ["official", "flat", "split", "text", "borderless"]
+
+
+@pytest.fixture(scope="module")
+def built(docs, tmp_path_factory):
+    """Every layout of both example reports as DOCX, built once (python-docx merges are slow)."""
+    base = tmp_path_factory.mktemp("docx")
+    return {(fid, lay): build.build_docx(docs[fid][0], docs[fid][1], base / f"{fid}-{lay}.docx", layout=lay)
+            for fid in docs for lay in LAYOUTS}
+
+
 @pytest.mark.parametrize("fid", ["gov-info-2021", "gov-info-2019"])
-@pytest.mark.parametrize("layout", ["official", "flat", "split", "text"])
-def test_docx_layouts(docs, tmp_path, fid, layout):
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_docx_layouts(docs, built, fid, layout):
     doc, spec = docs[fid]
-    path = build.build_docx(doc, spec, tmp_path / f"{fid}-{layout}.docx", layout=layout)
-    res = load_published(path)
+    res = load_published(built[(fid, layout)])
     _exact(res, doc)
     assert [f.rule for f in res.findings] == []  # the example reports are consistent
 
@@ -179,13 +189,11 @@ PDF_CASES = [("gov-info-2021", "official"), ("gov-info-2021", "flat"), ("gov-inf
 
 
 @pytest.fixture(scope="module")
-def pdfs(docs, tmp_path_factory):
+def pdfs(built, tmp_path_factory):
     if build.SOFFICE is None:
         pytest.skip("LibreOffice is not installed")
     base = tmp_path_factory.mktemp("pdf")
-    paths = [build.build_docx(docs[fid][0], docs[fid][1], base / f"{fid}-{lay}.docx", layout=lay)
-             for fid, lay in PDF_CASES]
-    return dict(zip(PDF_CASES, build.to_pdf(paths, base / "out", base / "profile")))
+    return dict(zip(PDF_CASES, build.to_pdf([built[c] for c in PDF_CASES], base / "out", base / "profile")))
 
 
 @pytest.mark.parametrize("case", PDF_CASES, ids=lambda c: "-".join(c))
