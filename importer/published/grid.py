@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from importer.published.labels import TableLabels, labels_of, norm
 from importer.published.model import Extraction, read_number
-from importer.published.split import candidates, tokens_of
+from importer.published.split import tokens_of
 
 
 @dataclass
@@ -344,10 +344,6 @@ def _read_cell(key, text: str, prov: dict, ex: Extraction) -> None:
     if kind == "count" and rd.value is not None and isinstance(rd.value, float) and not rd.value.is_integer():
         rd.value, rd.code = None, "extract.unparseable"
     p = dict(prov, text=text.strip())
-    if rd.code == "extract.unparseable":
-        toks = tokens_of(text)
-        if len(toks) > 1 and candidates(toks, [kind]) == []:
-            pass
     ex.set(key, rd.value, p)
     if rd.code:
         ex.add(rd.code, key, p, actual=text.strip(), detail="")
