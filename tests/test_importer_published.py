@@ -551,3 +551,17 @@ def test_previous_year_published_unknowns_are_not_zero():
     cur2.submission.values[key_cur] = 5
     lint(cur2, extract(CORPUS / "pingtan-jtjsj-2024.html"))
     assert [f for f in cur2.findings if f.rule == "cross_year.carried_over" and f.column == "natural_person"]
+
+
+def test_one_html_table_holding_all_three_tables(tmp_path):
+    import re
+
+    src = (CORPUS / "pingtan-zrzystj-2023.html").read_text(encoding="utf-8")
+    i, j = src.index("<table"), src.rindex("</table>")
+    body = re.sub(r"</tbody></table>.*?<table[^>]*><tbody>", "", src[i:j], flags=re.S)  # headings between go too
+    path = tmp_path / "one-table-2023.html"
+    path.write_text(src[:i] + body + src[j:], encoding="utf-8")
+    res = extract(path)
+    cmp = compare(res.canonical(), _truth(CORPUS / "pingtan-zrzystj-2023.html"))
+    assert cmp["wrong"] == [] and cmp["invented"] == [] and cmp["missing"] == []
+    assert not [f for f in res.findings if f.rule == "extract.unknown_row"]

@@ -143,12 +143,28 @@ def map_grids(grids: list[Grid], ex: Extraction) -> None:
     for grid, tkey in zip(grids, chosen):
         if tkey is None:
             continue
-        st = states.setdefault(tkey, _TableState(labels_of(spec)[tkey]))
         ex.tables_found[tkey] = "grid"
-        _map_grid(grid, tkey, st, ex)
+        _map_grid(grid, tkey, states, ex)
 
 
-def _map_grid(grid: Grid, tkey: str, st: _TableState, ex: Extraction) -> None:
+def _other_table(row: list[Slot], label: str, numbers: bool, tkey: str, spec) -> str | None:
+    """Another table of the format this row belongs to (one grid holding several statutory tables):
+    its heading, one of its row labels, or a header row of its own header words."""
+    texts = [norm(s.text) for s in row if s.origin and norm(s.text)]
+    for key, tl in labels_of(spec).items():
+        if key == tkey:
+            continue
+        if tl.heading and any(tl.heading in t for t in texts):
+            return key
+        if label and tl.match_row(label)[1] >= 2:
+            return key
+        if not numbers and texts and sum(1 for t in dict.fromkeys(texts) if tl.is_header_text(t)) >= 2:
+            return key
+    return None
+
+
+def _map_grid(grid: Grid, tkey: str, states: dict, ex: Extraction) -> None:
+    st = states.setdefault(tkey, _TableState(labels_of(ex.spec)[tkey]))
     tl = st.tl
     header_rows: list[list[Slot]] = []
     context = ""
@@ -159,6 +175,19 @@ def _map_grid(grid: Grid, tkey: str, st: _TableState, ex: Extraction) -> None:
         keys, quality = tl.match_row(label, context) if label else ([], 0)
         texts = [norm(s.text) for s in row if norm(s.text)]
         headerish = sum(1 for t in dict.fromkeys(texts) if tl.is_header_text(t))
+        if (not keys or quality < 2) and headerish < 2:
+            other = _other_table(row, label, numbers, tkey, ex.spec)
+            if other is not None:  # this grid goes on with another statutory table
+                tkey = other
+                st = states.setdefault(tkey, _TableState(labels_of(ex.spec)[tkey]))
+                tl = st.tl
+                ex.tables_found[tkey] = "grid"
+                header_rows, context, in_header = [], "", False
+                label, label_end = _label_span(row, st.colmap)
+                keys, quality = tl.match_row(label, context) if label else ([], 0)
+                headerish = sum(1 for t in dict.fromkeys(texts) if tl.is_header_text(t))
+                if tl.heading and any(tl.heading in t for t in texts) and not numbers:
+                    continue  # the heading row itself
         is_header = not numbers and bool(texts) and (tl.is_header_text(texts[-1]) or headerish >= 2) and (
             not keys or quality < 3 or len(set(texts)) > 1 and tl.is_header_text(texts[0]))
         if is_header:
