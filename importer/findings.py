@@ -274,6 +274,10 @@ _kind("extract.ambiguous", "warning", "数字串拆分不唯一",
       "{place}的数字串「{run}」{where}有 {count} 种拆分方式（{candidates}），无法确定，各项保留为空",
       "请核对原文，或在数据中填写正确的数值",
       "A run of glued digits with more than one split that fits the identities; the candidates are listed; null.")
+_kind("extract.previous_fits", "warning", "上年数据提示的拆分",
+      "{place}的数字串「{run}」的 {count} 种拆分中，只有「{fit}」与上年数据相符（{rule}）；仍保留为空，请核对原文",
+      "核对原文后在数据中填写", "With last year's data, one of an ambiguous run's splits fits the cross-year "
+      "rules; a hint only, the cells stay null (a cross-year rule is no identity: documents change).")
 _kind("extract.spanned", "warning", "数值跨行合并",
       "{place}没有自己的单元格{where}（上一行的数值跨行合并），保留为空", "请核对原文",
       "A value cell covered by a vertical span from the row above: it belongs to that row; this one is null.")

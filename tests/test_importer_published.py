@@ -565,3 +565,12 @@ def test_one_html_table_holding_all_three_tables(tmp_path):
     cmp = compare(res.canonical(), _truth(CORPUS / "pingtan-zrzystj-2023.html"))
     assert cmp["wrong"] == [] and cmp["invented"] == [] and cmp["missing"] == []
     assert not [f for f in res.findings if f.rule == "extract.unknown_row"]
+
+
+def test_previous_year_hints_but_never_fills_an_ambiguous_split():
+    prev = load_published(CORPUS / "pingtan-jtjsj-2024.html")
+    res = load_published(CORPUS / "pingtan-jtjsj-2025.txt", previous=prev)
+    hints = [f for f in res.findings if f.rule == "extract.previous_fits"]
+    assert len(hints) == 1 and "1 | 0 | 24" in hints[0].message  # 23 in force last year + 1 issued - 0
+    assert res.published[("active_disclosure", "normative_documents", "in_force")] is None
+    assert res.canonical()["tables"]["active_disclosure"]["normative_documents"]["issued"] is None

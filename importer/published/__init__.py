@@ -393,8 +393,63 @@ def lint(result: PublishedResult, previous=None) -> PublishedResult:
     result.findings.extend(validate_submission(
         spec, result.submission, prev_sub, claimed={}, unreliable=set(result.unreliable), recomputed=known,
         previous_values=prev_values))
+    if previous is not None:
+        _previous_hints(result, known, prev_values if prev_values is not None else _prev_known(previous))
     result.validated = True
     return result
+
+
+def _prev_known(previous) -> dict:
+    from xlsxgen.rules import recompute_totals
+
+    sub = previous.submission if isinstance(previous, ImportResult) else previous
+    if sub is None:
+        return {}
+    try:
+        from xlsxgen.spec import load_format
+
+        return recompute_totals(load_format(sub.format_id), {k: v for k, v in sub.values.items() if v is not None})
+    except Exception:  # noqa: BLE001 - no hint without last year's figures
+        return {}
+
+
+def _previous_hints(result, known: dict, prev: dict) -> None:
+    """For an ambiguous run: the one split (if exactly one) that last year's figures fit, as a hint."""
+    from xlsxgen import expr
+    from xlsxgen.rules import compile_spec
+
+    rules = [ru for ru in compile_spec(result.spec).rules if ru.cross_year and ru.node.op == "=="]
+    for f in list(result.findings):
+        if f.rule != "extract.ambiguous" or not f.extra.get("split_candidates"):
+            continue
+        keys = [tuple(k) for k in f.extra["split_keys"]]
+        applicable = []
+        for ru in rules:
+            refs = expr.refs_of(ru.node)
+            now = [(r.table, r.row, r.column) for r in refs if not r.previous]
+            if not any(k in keys for k in now):
+                continue
+            if all(k in keys or k in known for k in now) and all(
+                    (r.table, r.row, r.column) in prev for r in refs if r.previous):
+                applicable.append(ru)
+        if not applicable:
+            continue
+        fits = []
+        for cand in f.extra["split_candidates"]:
+            vals = dict(known)
+            vals.update(zip(keys, cand))
+
+            def value_of(ref, _v=vals):
+                return (prev if ref.previous else _v).get((ref.table, ref.row, ref.column), 0)
+
+            if all(ru.evaluate(value_of)[0] for ru in applicable):
+                fits.append(cand)
+        if len(fits) == 1:
+            result.findings.append(make(
+                "extract.previous_fits", place=f.extra.get("place", ""), run=f.extra.get("run", ""),
+                count=len(f.extra["split_candidates"]), fit=" | ".join(str(_num(v)) for v in fits[0]),
+                rule="；".join(dict.fromkeys(ru.title for ru in applicable)), table=f.table, row=f.row,
+                source=f.extra.get("source")))
 
 
 def load_published(path, *, previous=None, limits: Limits = DEFAULT_LIMITS, **kw) -> PublishedResult:

@@ -370,7 +370,8 @@ def _decide(rowruns, t, ex: Extraction) -> None:
                 cand_text += "；……"
             ex.add("extract.ambiguous", None, prov, place=ex.row_place(*rr.keys[0][:2]), run=rr.run,
                    count=len(shown) if rr.cands is not None else f"{splitting.MAX_CANDIDATES}+", n=len(rr.keys),
-                   candidates=cand_text, table=rr.keys[0][0], row=rr.keys[0][1])
+                   candidates=cand_text, table=rr.keys[0][0], row=rr.keys[0][1],
+                   split_keys=list(rr.keys), split_candidates=[list(c) for c in shown] if rr.cands is not None else [])
         else:
             ex.splits["unparseable"] += 1
             ex.add("extract.unparseable_run", None, prov, place=ex.row_place(*rr.keys[0][:2]), run=rr.run,
