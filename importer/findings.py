@@ -278,6 +278,67 @@ _kind("json.duplicate_key", "error", "重复的键", "「{field}」出现了不�
       "A key repeated in one JSON object.")
 
 
+# --------------------------------------------------------------------------- published reports (extract)
+# A published report is read as printed: what cannot be read with certainty stays null, and is said here.
+_kind("extract.unsupported", "error", "不支持的文件类型",
+      "不支持读取扩展名为 {suffix} 的文件（可读取 .html .htm .docx .pdf .txt .md）",
+      "请提供网页、Word（.docx）、PDF 或文本格式的年度报告", "The file's extension is not a published-report type.")
+_kind("extract.bad_file", "error", "文件无法解析", "无法作为{type}读取：{detail}",
+      "请确认文件完整、扩展名与内容一致", "The file does not parse as the type its extension says.")
+_kind("extract.missing_library", "error", "缺少读取组件", "读取{type}需要 Python 包 {package}，当前没有安装",
+      "请安装：pip install 'xlsxgen[published]'", "lxml (HTML) or pdfplumber (PDF) is not installed.")
+_kind("extract.no_tables", "error", "没有找到统计表", "{type}中没有找到年度报告的统计表",
+      "请确认这是已安装格式的年度报告，且统计表是文字或表格（不是图片）",
+      "No statutory table of any installed format was found (no labels, no tables).")
+_kind("extract.no_agency", "warning", "未识别单位", "没有从标题中识别出单位名称",
+      "可用 --agency 指定单位名称", "The report title naming the agency was not found.")
+_kind("extract.no_year", "warning", "未识别年度", "没有从标题或文件名中识别出报告年度",
+      "可用 --year 指定年度", "No year in the title or the file name.")
+_kind("extract.year_from_name", "warning", "年度取自文件名", "标题中没有年度，按文件名取为 {year} 年度",
+      "如不正确请用 --year 指定", "The year was taken from the file name, not from the report's title.")
+_kind("extract.table_missing", "warning", "缺少统计表", "没有找到表「{heading}」，该表各项保留为空（不按 0 计）",
+      "请核对原文是否有此表（可能是图片）", "A statutory table is not in the source; its cells are null.")
+_kind("extract.row_missing", "warning", "缺少行", "没有找到{place}这一行，该行各项保留为空（不按 0 计）",
+      "请核对原文", "A row of the format is not in the published table (dropped or unrecognised); null.")
+_kind("extract.cell_missing", "warning", "缺少数值", "{place}在原文中没有对应的单元格，保留为空",
+      "请核对原文", "A row was found but one of its cells was not (a column not recognised); null.")
+_kind("extract.blank", "warning", "原文空白", "{place}在原文中为空白{where}，保留为空（不按 0 计）",
+      "请核对原文；如确为 0 请在数据中改正", "A blank published cell: null, never 0.")
+_kind("extract.placeholder", "warning", "原文用符号代替数字",
+      "{place}在原文中为「{actual}」{where}，保留为空（不按 0 计）", "请核对原文",
+      "A published cell holding -, /, — or 无 instead of a number: null.")
+_kind("extract.unparseable", "warning", "无法读成数字", "{place}在原文中为「{actual}」{where}，不是数字，保留为空",
+      "请核对原文", "A published cell whose text is not a number of its kind: null.")
+_kind("extract.unparseable_run", "warning", "数字串无法拆分",
+      "{place}的数字串「{run}」{where}无法拆分成 {n} 个数，各项保留为空", "请核对原文",
+      "A run of digits that no well-formed split into the row's cells fits: null.")
+_kind("extract.ambiguous", "warning", "数字串拆分不唯一",
+      "{place}的数字串「{run}」{where}有 {count} 种拆分方式（{candidates}），无法确定，各项保留为空",
+      "请核对原文，或在数据中填写正确的数值",
+      "A run of glued digits with more than one split that fits the identities; the candidates are listed; null.")
+_kind("extract.previous_fits", "warning", "上年数据提示的拆分",
+      "{place}的数字串「{run}」的 {count} 种拆分中，只有「{fit}」与上年数据相符（{rule}）；仍保留为空，请核对原文",
+      "核对原文后在数据中填写", "With last year's data, one of an ambiguous run's splits fits the cross-year "
+      "rules; a hint only, the cells stay null (a cross-year rule is no identity: documents change).")
+_kind("extract.spanned", "warning", "数值跨行合并",
+      "{place}没有自己的单元格{where}（上一行的数值跨行合并），保留为空", "请核对原文",
+      "A value cell covered by a vertical span from the row above: it belongs to that row; this one is null.")
+_kind("extract.duplicate", "warning", "重复的数值", "{place}在原文中出现了两次{where}：{actual}，与先前读到的 {expected}（{first}）不同，保留先前的值",
+      "请核对原文", "A second, different reading of a cell (a repeated row): the first is kept.")
+_kind("extract.label_variant", "warning", "标签写法不同", "{place}在原文中写作「{actual}」{where}，按该行读取",
+      "请核对原文", "A row printed under a shorter form of its label, matched because no other row fits.")
+_kind("extract.unknown_row", "warning", "未知的行", "表「{heading}」中有一行「{label}」不是本格式的项目，数值 {values}{note}",
+      "请核对原文", "A row with numbers whose label is no row of the format (an all-zero extra row is ignored).")
+_kind("extract.group_row", "warning", "合并成一行",
+      "表「{heading}」中「{label}」在原文中印成一行（数值 {values}），本格式分为 {n} 行（{rows}），无法分到各行，各行保留为空",
+      "请核对原文，按各行填写", "A group of rows (e.g. 其他处理 1–3) printed as a single row: its numbers are not "
+      "split between the rows, which stay null.")
+_kind("extract.columns_unknown", "warning", "无法确定列",
+      "{place}{where}的单元格与列对不上（{count} 格，应有 {expected} 格），未读取，各项保留为空",
+      "请核对原文", "A row whose cells do not line up with the column headers (or, without headers, whose "
+      "number of cells differs from the format's): not read by position.")
+
+
 # --------------------------------------------------------------------------- one occurrence
 
 JSON_KEYS = ("rule", "severity", "message", "table", "row", "column", "sheet", "cell", "expected", "actual")
@@ -311,7 +372,10 @@ class Finding:
         return ".".join(keys)
 
     def to_dict(self) -> dict:
-        return {k: _jsonable(getattr(self, k)) for k in JSON_KEYS}
+        d = {k: _jsonable(getattr(self, k)) for k in JSON_KEYS}
+        if self.extra.get("source"):  # where a published report printed the figure (importer.published)
+            d["source"] = self.extra["source"]
+        return d
 
 
 def _jsonable(v):

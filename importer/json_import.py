@@ -22,7 +22,8 @@ from xlsxgen.numbers import Written
 from xlsxgen.spec import available_formats, load_format
 from xlsxgen.spec.versions import resolve_format
 
-TOP_LEVEL = ("format", "agency", "year", "tables", "narrative", "contact", "$schema")
+TOP_LEVEL = ("format", "agency", "year", "tables", "narrative", "contact", "$schema",
+             "source", "provenance")  # the last two: written by `xlsxgen extract` (importer.published)
 
 
 def _type_name(v) -> str:

@@ -16,10 +16,10 @@ from xlsxgen.errors import UsageError
 @click.argument("paths", nargs=-1, type=click.Path(dir_okay=True))
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果（供程序处理）。")
 @click.option("--previous", "previous", type=click.Path(dir_okay=False), default=None,
-              help="上一年度的工作簿或规范 JSON，用于跨年度校验（如本年“上年结转”＝上年“结转下年度”）。")
+              help="上一年度的工作簿、规范 JSON 或已公开的年报，用于跨年度校验（如本年“上年结转”＝上年“结转下年度”）。")
 @friendly_errors
 def command(paths, as_json, previous):
-    """校验填好的工作簿（.xlsx）或规范 JSON：逐项指出问题所在的工作表、单元格和改法。
+    """校验填好的工作簿（.xlsx）、规范 JSON 或已公开的年报（.html .docx .pdf .txt .md）：逐项指出问题所在和改法。
 
     \b
     退出码：0 没有错误（可以有警告）；1 有文件存在错误；2 有文件无法读取或用法有误。
@@ -28,8 +28,9 @@ def command(paths, as_json, previous):
       xlsxgen validate 某某局2024.xlsx
       xlsxgen validate 收件箱/*.xlsx --previous 某某局2023.xlsx
       xlsxgen validate 某某局2024.xlsx --json
+      xlsxgen validate 年报/*.html               已公开年报：按公布的数字核对合计和勾稽关系
     """
-    from importer import load_source
+    from importer.published import load_any as load_source  # workbooks, JSON and published reports
     from importer.report import render
 
     if not paths:

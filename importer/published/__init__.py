@@ -1,0 +1,483 @@
+"""Published reports (HTML pages, Word, PDF, text) read into canonical data — never inventing a number.
+
+Public API::
+
+    is_published(path) -> bool                     # .html .htm .docx .pdf .txt .md
+    extract(path_or_bytes, *, name=None, kind=None, format_id=None, year=None, agency=None) -> PublishedResult
+    lint(result, previous=None) -> PublishedResult  # identities and rules on the figures as published
+    load_published(path, *, previous=None, ...) -> PublishedResult   # extract + lint
+
+How a source is read (structure first): HTML tables (lxml, spans expanded), Word
+tables (python-docx, gridSpan/vMerge), PDF ruled tables (pdfplumber), and for
+every statutory table not found as a table, the text (page text, PDF text lines,
+a ``.txt``/``.md`` file). Rows are mapped by the format's labels, columns by the
+layout's header paths; a run of glued digits is split only when the format's
+identities make the split unique. A blank cell stays ``None`` (reported), never 0;
+every number carries where it was read (``provenance``). See docs/importer.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from importer.findings import Unreadable, make
+from importer.published.labels import labels_of, norm
+from importer.published.model import Extraction, prov_text
+from importer.result import ImportResult
+from importer.safety import DEFAULT_LIMITS, Limits, read_file
+
+SUFFIXES = {".html": "html", ".htm": "html", ".xhtml": "html", ".docx": "docx", ".pdf": "pdf", ".txt": "text",
+            ".md": "text", ".markdown": "text", ".text": "text"}
+
+__all__ = ["SUFFIXES", "PublishedResult", "is_published", "extract", "lint", "load_published", "load_any"]
+
+
+def is_published(path) -> bool:
+    return Path(str(path)).suffix.lower() in SUFFIXES
+
+
+@dataclass
+class PublishedResult(ImportResult):
+    """An :class:`ImportResult` of a published source, with the figures exactly as published."""
+
+    kind: str = ""  # html | docx | pdf | text
+    published: dict = field(default_factory=dict)  # every cell of the format: number, or None (blank/unknown)
+    provenance: dict = field(default_factory=dict)  # cell key -> where it was read
+    splits: dict = field(default_factory=dict)
+    title: str = ""
+
+    def canonical(self) -> dict:
+        """Canonical JSON with the totals as published and null where a figure is not known."""
+        if self.spec is None:
+            raise ValueError("no data to export")
+        tables = {}
+        for t in self.spec.tables:
+            rows: dict[str, dict] = {}
+            for rk, ck in t.cells:
+                rows.setdefault(rk, {})[ck] = _num(self.published.get((t.key, rk, ck)))
+            tables[t.key] = rows
+        sub = self.submission
+        return {
+            "format": self.spec.id,
+            "agency": {"name": sub.agency_name if sub else "", "code": ""},
+            "year": sub.year if sub else None,
+            "tables": tables,
+            "narrative": {f.key: None for f in self.spec.narrative_fields},
+            "contact": {},
+            "source": {"kind": "published", "type": self.kind, "path": self.path, "title": self.title,
+                       "splits": dict(self.splits)},
+            "provenance": {".".join(k): v for k, v in sorted(self.provenance.items(), key=lambda kv: _order(
+                self.spec, kv[0]))},
+        }
+
+    def to_dict(self) -> dict:
+        d = super().to_dict()
+        d["source"] = self.kind
+        if self.spec is not None and self.submission is not None:
+            d["data"] = self.canonical()
+        return d
+
+
+def _order(spec, key):
+    for ti, t in enumerate(spec.tables):
+        if t.key == key[0]:
+            try:
+                return (ti, t.cells.index((key[1], key[2])))
+            except ValueError:
+                return (ti, 10 ** 6)
+    return (99, 0)
+
+
+def _num(v):
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+# ------------------------------------------------------------------------------ extraction
+
+
+def _kind_of(name: str, kind: str | None) -> str:
+    if kind:
+        return kind
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise Unreadable("extract.unsupported", suffix=suffix or "（无扩展名）")
+    return SUFFIXES[suffix]
+
+
+def _check_signature(data: bytes, kind: str) -> None:
+    if not data:
+        raise Unreadable("file.empty")
+    if kind == "docx" and not data.startswith(b"PK"):
+        raise Unreadable("extract.bad_file", type="Word（.docx）", detail="不是 .docx 文件（可能是旧版 .doc 或改了扩展名）")
+    if kind == "pdf" and b"%PDF" not in data[:1024]:
+        raise Unreadable("extract.bad_file", type="PDF", detail="文件开头没有 PDF 标记")
+    if kind in ("html", "text"):
+        head = data[:4096]
+        if b"\x00" in head.replace(b"\x00\x00", b"") and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise Unreadable("extract.bad_file", type="文本" if kind == "text" else "网页",
+                             detail="内容是二进制数据，不是文本")
+
+
+def _decode_text(data: bytes) -> str:
+    for bom, enc in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom):].decode(enc, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("gb18030", errors="replace")
+
+
+def _read(data: bytes, kind: str):
+    """(grids, Located text, title) of a source."""
+    needed = {"html": "lxml", "pdf": "pdfplumber", "docx": "docx"}.get(kind)
+    if needed:
+        if not _installed(needed):
+            raise Unreadable("extract.missing_library", type=_TYPE_NAMES[kind],
+                             package={"docx": "python-docx"}.get(needed, needed))
+    return _read_kind(data, kind)
+
+
+@functools.lru_cache(maxsize=8)
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _read_kind(data: bytes, kind: str):
+    from importer.published import text as textmod
+
+    if kind == "html":
+        from importer.published import html
+
+        try:
+            doc = html.parse(data)
+        except ValueError as e:
+            raise Unreadable("extract.bad_file", type="网页", detail=str(e)) from None
+        return html.grids(doc), textmod.Located(lambda: html.page_text(doc), kind="html"), html.title(doc)
+    if kind == "docx":
+        from importer.published import docx
+
+        try:
+            grids, body, title = docx.read(data)
+        except Exception as e:  # noqa: BLE001 - python-docx raises many kinds for a broken package
+            raise Unreadable("extract.bad_file", type="Word（.docx）", detail=_short(e)) from None
+        return grids, textmod.Located(body, kind="docx"), title
+    if kind == "pdf":
+        from importer.published import pdf
+
+        try:
+            grids, body, pages, title = pdf.read(data)
+        except Exception as e:  # noqa: BLE001 - pdfminer raises many kinds for a broken file
+            raise Unreadable("extract.bad_file", type="PDF", detail=_short(e)) from None
+        return grids, textmod.Located(body, pages=pages, kind="pdf"), title
+    body = _decode_text(data)
+    return [], textmod.Located(body, kind="text"), _first_line(body)
+
+
+def _short(e: Exception) -> str:
+    s = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}{'：' + s[:120] if s else ''}"
+
+
+def _first_line(text: str) -> str:
+    for ln in text.splitlines():
+        if ln.strip():
+            return ln.strip()[:200]
+    return ""
+
+
+@functools.lru_cache(maxsize=16)
+def _title_pattern(spec):
+    """A regex for the report title, built from the format's ``report.title`` (``{agency}{year}年…``)."""
+    tmpl = spec.report_title
+    if "{agency}" not in tmpl or "{year}" not in tmpl:
+        return None
+    after = tmpl.split("{year}", 1)[1]
+    tail = norm(after)[1:] if after else ""
+    if len(tail) < 4:
+        return None
+    return re.compile(r"(?P<agency>[\u4e00-\u9fff（）()·]{2,40}?)\s*(?P<year>(?:19|20)\d\d)\s*年度?\s*"
+                      + r"\s*".join(map(re.escape, tail)))
+
+
+@functools.lru_cache(maxsize=256)
+def _identity(spec, title: str, located, name: str):
+    """(agency, year, where) from the title, the page's first lines, then the file name."""
+    pat = _title_pattern(spec)
+    if pat is not None:
+        m = pat.search(title or "")
+        if m is None:
+            body = located.text[:5000]
+            tail = spec.report_title.split("{year}", 1)[1][1:3]  # the title's first words after the year
+            at = body.find(tail)
+            while m is None and at >= 0:  # the regex only where the title's words are
+                m = pat.search(body[max(0, at - 60): at + 40])
+                at = body.find(tail, at + 1)
+        if m:
+            return m.group("agency"), int(m.group("year")), "title"
+    m = re.search(r"(?<!\d)((?:19|20)\d\d)(?!\d)", Path(name).stem)
+    return "", (int(m.group(1)) if m else None), "name"
+
+
+def _choose_format(doc_ctext: str, year: int | None, format_id: str | None):
+    from xlsxgen.spec import available_formats, load_format
+
+    if format_id:
+        return load_format(format_id), "given"
+    best, best_score = None, -1
+    for spec in available_formats():
+        score = 0
+        for tl in labels_of(spec).values():
+            for r in tl.rows:
+                if any(v in doc_ctext for v in r.leaves):
+                    score += 1
+            for cols in tl.columns:
+                for c in cols:
+                    if c.path and c.path[-1] in doc_ctext:
+                        score += 1
+        in_years = year is not None and spec.years[0] <= year <= spec.years[1]
+        key = (score, in_years)
+        if best is None or key > best_score:
+            best, best_score = spec, key
+    return best, "labels"
+
+
+def extract(path_or_bytes, *, name: str | None = None, kind: str | None = None, format_id: str | None = None,
+            year: int | None = None, agency: str | None = None, limits: Limits = DEFAULT_LIMITS) -> PublishedResult:
+    """Read one published report. Never raises: a file that cannot be read is ``status == "unreadable"``."""
+    label = name or (str(path_or_bytes) if not isinstance(path_or_bytes, (bytes, bytearray)) else "<bytes>")
+    try:
+        return _extract(path_or_bytes, label, kind, format_id, year, agency, limits)
+    except Unreadable as u:
+        return PublishedResult(label, "published", findings=[u.finding], unreadable=u.finding, kind=kind or "")
+    except MemoryError:
+        f = make("file.internal_error", detail="内存不足")
+        return PublishedResult(label, "published", findings=[f], unreadable=f)
+    except Exception as e:  # noqa: BLE001 - the contract: no input may crash the program
+        f = make("file.internal_error", detail=f"{type(e).__name__}: {e}")
+        return PublishedResult(label, "published", findings=[f], unreadable=f)
+
+
+def _extract(src, label, kind, format_id, year, agency, limits) -> PublishedResult:
+    from importer.published.grid import map_grids
+    from importer.published.text import map_text
+    from xlsxgen.data import Submission
+
+    kind = _kind_of(label, kind)
+    data = bytes(src) if isinstance(src, (bytes, bytearray)) else read_file(src, limits)
+    _check_signature(data, kind)
+    grids, located, title = _read(data, kind)
+    # the labels the source holds: its tables' cells when it has tables, else its text
+    seen = "".join(norm(s.text) for g in grids for row in g.rows for s in row if s.origin) if grids else ""
+    if len(seen) < 200:
+        seen = located.ctext
+    spec = None
+    if format_id is None:
+        # the year decides between formats only when their labels fit the source equally well
+        _a, y0, _w = _identity(_any_spec(), title, located, label)
+        spec, _how = _choose_format(seen, year or y0, None)
+    else:
+        spec, _how = _choose_format(seen, year, format_id)
+    t_agency, t_year, where = _identity(spec, title, located, label)
+    ex = Extraction(spec, label, kind, title=title)
+    if grids:
+        map_grids(grids, ex)
+    missing_tables = {t.key for t in spec.tables if t.key not in ex.tables_found}
+    if missing_tables:
+        map_text(located, ex, only=missing_tables)
+    if not ex.tables_found:
+        raise Unreadable("extract.no_tables", type=_TYPE_NAMES.get(kind, kind))
+    _report_missing(ex)
+
+    sub = Submission(spec.id, year=year or t_year, agency_name=(agency or t_agency or "").strip())
+    res = PublishedResult(label, "published", spec=spec, submission=sub, kind=kind, title=title)
+    if not agency and not t_agency:
+        ex.findings.insert(0, make("extract.no_agency"))
+    if not year and t_year is None:
+        ex.findings.insert(0, make("extract.no_year"))
+    elif not year and where == "name":
+        ex.findings.insert(0, make("extract.year_from_name", year=t_year))
+    published = {}
+    for t in spec.tables:
+        for rk, ck in t.cells:
+            key = (t.key, rk, ck)
+            v = ex.values.get(key)
+            published[key] = v
+            if v is None:
+                res.unreliable.add(key)
+            elif t.kinds.get((rk, ck)) == "total":
+                res.claimed[key] = v
+            else:
+                sub.values[key] = v
+    res.published = published
+    res.provenance = dict(ex.prov)
+    res.findings = ex.findings
+    res.splits = dict(ex.splits)
+    return res
+
+
+_TYPE_NAMES = {"html": "网页", "docx": "Word 文档", "pdf": "PDF 文件", "text": "文本文件"}
+
+
+def _any_spec():
+    from xlsxgen.spec import available_formats
+
+    return max(available_formats(), key=lambda s: s.years[0])
+
+
+def _report_missing(ex: Extraction) -> None:
+    spec = ex.spec
+    for t in spec.tables:
+        if t.key not in ex.tables_found:
+            ex.add("extract.table_missing", None, None, heading=t.heading, table=t.key)
+            continue
+        by_row: dict[str, list[str]] = {}
+        for rk, ck in t.cells:
+            if (t.key, rk, ck) not in ex.values:
+                by_row.setdefault(rk, []).append(ck)
+        for rk, cols in by_row.items():
+            n_row = sum(1 for r, _c in t.cells if r == rk)
+            if len(cols) == n_row:
+                ex.add("extract.row_missing", None, None, place=ex.row_place(t.key, rk), table=t.key, row=rk)
+            else:
+                for ck in cols:
+                    ex.add("extract.cell_missing", (t.key, rk, ck), None)
+
+
+# ------------------------------------------------------------------------------ lint
+
+
+def lint(result: PublishedResult, previous=None) -> PublishedResult:
+    """Check the figures as published: every identity of the format (a published total against its parts)
+    and every rule (cross-year ones with ``previous``). Cells that are not known are skipped, never taken as 0."""
+    from importer.published.identities import identities_of
+    from importer.validate import validate_submission
+
+    if result.validated or result.spec is None or result.submission is None:
+        return result
+    spec = result.spec
+    vals = result.published
+    for ident in identities_of(spec):
+        if ident.kind != "total":
+            continue
+        r = ident.residual(vals.get)
+        if r is None or abs(r) < 1e-6:
+            continue
+        tgt = ident.target
+        stated = vals[tgt]
+        parts = stated - r
+        prov = result.provenance.get(tgt)
+        where = prov_text(prov)
+        t = spec.table(tgt[0])
+        result.findings.append(make(
+            "total.mismatch", place=f"表「{t.heading}」中「{t.cell_label(tgt[1], tgt[2])}」"
+            + (f"（{where}）" if where else ""), expected=_num(parts), actual=_num(stated), table=tgt[0],
+            row=tgt[1], column=tgt[2], identity=ident.id, source=prov))
+    prev_sub = previous.submission if isinstance(previous, ImportResult) else previous
+    known = {k: v for k, v in vals.items() if v is not None}
+    prev_values = None
+    if isinstance(previous, PublishedResult) and previous.spec is spec and prev_sub is not None:
+        # last year as published: its unknown figures skip the cross-year rules instead of counting as 0
+        prev_values = {k: v for k, v in previous.published.items() if v is not None}
+        y, py = result.submission.year, prev_sub.year
+        if y is not None and py is not None and py != y - 1:
+            result.findings.append(make("crossyear.not_previous_year", year=y, expected=y - 1, actual=py))
+        prev_sub = None
+    result.findings.extend(validate_submission(
+        spec, result.submission, prev_sub, claimed={}, unreliable=set(result.unreliable), recomputed=known,
+        previous_values=prev_values))
+    if previous is not None:
+        _previous_hints(result, known, prev_values if prev_values is not None else _prev_known(previous))
+    result.validated = True
+    return result
+
+
+def _prev_known(previous) -> dict:
+    from xlsxgen.spec.rules import recompute_totals
+
+    sub = previous.submission if isinstance(previous, ImportResult) else previous
+    if sub is None:
+        return {}
+    try:
+        from xlsxgen.spec import load_format
+
+        return recompute_totals(load_format(sub.format_id), {k: v for k, v in sub.values.items() if v is not None})
+    except Exception:  # noqa: BLE001 - no hint without last year's figures
+        return {}
+
+
+def _previous_hints(result, known: dict, prev: dict) -> None:
+    """For an ambiguous run: the one split (if exactly one) that last year's figures fit, as a hint."""
+    from xlsxgen.spec import expr
+    from xlsxgen.spec.rules import compile_spec
+
+    rules = [ru for ru in compile_spec(result.spec).rules if ru.cross_year and ru.node.op == "=="]
+    for f in list(result.findings):
+        if f.rule != "extract.ambiguous" or not f.extra.get("split_candidates"):
+            continue
+        keys = [tuple(k) for k in f.extra["split_keys"]]
+        applicable = []
+        for ru in rules:
+            refs = expr.refs_of(ru.node)
+            now = [(r.table, r.row, r.column) for r in refs if not r.previous]
+            if not any(k in keys for k in now):
+                continue
+            if all(k in keys or k in known for k in now) and all(
+                    (r.table, r.row, r.column) in prev for r in refs if r.previous):
+                applicable.append(ru)
+        if not applicable:
+            continue
+        fits = []
+        for cand in f.extra["split_candidates"]:
+            vals = dict(known)
+            vals.update(zip(keys, cand))
+
+            def value_of(ref, _v=vals):
+                return (prev if ref.previous else _v).get((ref.table, ref.row, ref.column), 0)
+
+            if all(ru.evaluate(value_of)[0] for ru in applicable):
+                fits.append(cand)
+        if len(fits) == 1:
+            result.findings.append(make(
+                "extract.previous_fits", place=f.extra.get("place", ""), run=f.extra.get("run", ""),
+                count=len(f.extra["split_candidates"]), fit=" | ".join(str(_num(v)) for v in fits[0]),
+                rule="；".join(dict.fromkeys(ru.title for ru in applicable)), table=f.table, row=f.row,
+                source=f.extra.get("source")))
+
+
+def load_published(path, *, previous=None, limits: Limits = DEFAULT_LIMITS, **kw) -> PublishedResult:
+    """Extract and lint one published source (``previous``: ImportResult, Submission, or a path)."""
+    if isinstance(previous, (str, Path)):
+        from importer import load_source
+
+        previous = load_published(previous, limits=limits) if is_published(previous) else load_source(previous)
+    res = extract(path, limits=limits, **kw)
+    if res.status == "unreadable":
+        return res
+    try:
+        return lint(res, previous if previous is not None and getattr(previous, "submission", 1) is not None
+                    else None)
+    except Exception as e:  # noqa: BLE001 - keep what was read, report the error
+        res.findings.append(make("file.internal_error", detail=f"{type(e).__name__}: {e}"))
+        res.validated = True
+        return res
+
+
+def load_any(path, *, previous=None, limits: Limits = DEFAULT_LIMITS, **kw) -> ImportResult:
+    """A published report (extract + lint) or, for any other path, :func:`importer.load_source`."""
+    from importer import load_source
+
+    if isinstance(previous, (str, Path)):
+        previous = load_any(previous, limits=limits)
+        if previous.submission is None:
+            previous = None
+    if is_published(path):
+        return load_published(path, previous=previous, limits=limits, **kw)
+    return load_source(path, previous=previous, limits=limits)
