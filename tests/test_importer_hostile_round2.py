@@ -57,6 +57,17 @@ CELL_CASES = [
     ('<c r="REF"><f t="shared" si="99"/><v>5</v></c>', "value.formula"),  # a shared formula we cannot resolve
     ('<c r="REF" t="s"><v>0</v></c>', "value.not_a_number"),  # text in a number cell: the existing findings
 ]
+# what LibreOffice 7 shows for stored texts of a number cell (checked with soffice --convert-to csv)
+SAME_AS_LIBREOFFICE = [(" 12", 12), ("12 ", 12), ("\n12\n", 12), ("+12", 12), ("012", 12), ("12e0", 12),
+                       ("1.2E1", 12), (".5e1", 5), ("12.", 12), ("1e-400", 0)]
+
+
+@pytest.mark.parametrize("stored,shown", SAME_AS_LIBREOFFICE)
+def test_stored_numbers_are_read_as_libreoffice_shows_them(filled, stored, shown):
+    spec, _sub, data = filled
+    cell = _inputs(spec, "count")[0]
+    res, found = _findings(_with_cells(data, {cell.address: f'<c r="REF"><v>{stored}</v></c>'}, cell.sheet))
+    assert res.submission.values[cell.key] == shown and not [x for x in found if x[1] == cell.address]
 
 
 @pytest.mark.parametrize("xml,code", CELL_CASES, ids=[c[1] + str(i) for i, c in enumerate(CELL_CASES)])

@@ -29,7 +29,7 @@ VALUE_VARIANTS = [
     ("{v}.000000000000001", None, "same"), ("{v}E+0", None, "same"),
     ("9" * 401, None, None), ("9" * 5000, None, None), ("1e308", None, None), ("1.79e308", None, None),
     ("-1e308", None, None), ("²", None, None), ("１２", None, None), ("١٢", None, None), ("1_000", None, None),
-    ("NaN", None, None), ("inf", None, None), ("-inf", None, None), ("0x1A", None, None), (" 12", None, None),
+    ("NaN", None, None), ("inf", None, None), ("-inf", None, None), ("0x1A", None, None), (" {v}\n", None, "same"), (".5e1", None, 5), ("{v}.", None, "same"),
     ("1,000", None, None), ("12.5", None, None), ("-3", None, None), ("1000000001", None, None),
     ("1e9", None, None), ("0.1234567", None, None), ("\u00a012", None, None), ("12", "zzz", None),
     ("1", "b", None), ("#REF!", "e", None), ("2024-01-01", "d", None), ("1e-400", None, 0),
