@@ -102,6 +102,22 @@ def _mutate_formula(rnd: random.Random, base: Base):
     return f"formula {cell.sheet}!{cell.address} ={f}", make_zip(parts), "finding"
 
 
+def _fix_total(rnd: random.Random, base: Base):
+    """Replace a formula cell (a total or check) with a fixed, odd value."""
+    name = rnd.choice(list(base.sheet_parts.values()))
+    text = base.parts[name].decode("utf-8")
+    cells = [m for m in _CELL.finditer(text) if "<f>" in m.group(0)]
+    if not cells:
+        return None
+    m = rnd.choice(cells)
+    v = rnd.choice(["1e999", "-1e999", "NaN", "9" * 400, "5", "", "#REF!"])
+    typ = ' t="e"' if v == "#REF!" else ""
+    new = f'<c r="{m.group(1)}"{typ}><v>{v}</v></c>' if v else f'<c r="{m.group(1)}"/>'
+    parts = dict(base.parts)
+    parts[name] = (text[:m.start()] + new + text[m.end():]).encode("utf-8")
+    return f"fixed {name} {m.group(1)}={v[:10]!r}", make_zip(parts), "finding"
+
+
 def _xml_escape(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
@@ -210,7 +226,7 @@ def _raw_zip(rnd: random.Random, base: Base):
     return "zip bytes flipped", bytes(data), None  # CRC-32 guards every part
 
 
-MUTATORS = [(_mutate_value, 5), (_mutate_formula, 2), (_flip_byte, 4), (_delete_span, 4), (_retype, 2),
+MUTATORS = [(_mutate_value, 5), (_mutate_formula, 2), (_fix_total, 1), (_flip_byte, 4), (_delete_span, 4), (_retype, 2),
             (_truncate_part, 1), (_duplicate_row, 1), (_encoding, 1), (_raw_zip, 1)]
 
 
