@@ -62,6 +62,11 @@ def test_a_store_poisoned_by_an_older_release_crashes_no_output(tmp_path, spec20
     r = run_cli("collect", str(inbox), "--db", str(db), "--year", str(YEAR), "--out-dir", str(out), "--quiet")
     assert r.returncode in (0, 1), r.stderr
     assert "Traceback" not in r.stderr
+    assert "超出允许范围" in r.stdout  # the poisoned agencies are named
+    for p in (out / "数据").iterdir():  # no per-agency JSON with a number the importer would refuse
+        from importer import read_json
+
+        assert read_json(p).status != "unreadable" and not read_json(p).blocking, p
     # the poisoned agencies are listed but not summed; the sum is of the clean one only
     from importer import read_workbook
 
