@@ -326,3 +326,15 @@ def test_render_refuses_json_numbers_outside_the_domain(tmp_path, spec2021, seed
     for fmt in ("md", "docx"):
         r = run_cli("render", str(tmp_path / "d.json"), "--format", fmt, "-o", str(tmp_path / f"o.{fmt}"))
         assert r.returncode != 0 and r.stderr.startswith("错误：") and "Traceback" not in r.stderr, r.stderr
+
+
+def test_sums_keep_six_decimal_places(spec2021):
+    from decimal import Decimal
+
+    from xlsxgen.collection.consolidate import sum_submissions
+    from xlsxgen.data import Submission
+
+    key = next((t.key, rk, ck) for t in spec2021.tables for rk, ck in t.input_cells() if t.kinds[(rk, ck)] == "amount")
+    subs = [Submission(spec2021.id, year=YEAR, values={key: v}) for v in (0.123456, 0.000001, 1.1)]
+    total = sum_submissions(spec2021, subs, year=YEAR)
+    assert Decimal(repr(total.values[key])) == Decimal("1.223457")

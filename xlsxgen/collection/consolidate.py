@@ -28,7 +28,7 @@ from xlsxwriter.workbook import Workbook
 
 from xlsxgen.data import Submission, number
 from xlsxgen.files import new_temp
-from xlsxgen.spec import expr
+from xlsxgen.spec.domain import AMOUNT_PLACES
 from xlsxgen.spec.rules import recompute_totals
 
 FONT = "宋体"
@@ -52,7 +52,11 @@ def figure_columns(spec) -> list[tuple]:
 
 
 def _round(v):
-    return number(round(float(v), expr.PRECISION))
+    """A sum as kept: integers exact, amounts to the 6 decimal places of the numeric domain (float noise of the
+    additions dropped, no typed decimal lost)."""
+    if isinstance(v, int):
+        return v
+    return number(round(float(v), AMOUNT_PLACES))
 
 
 class Summer:
