@@ -114,6 +114,11 @@ def test_names_survive_generate_and_fill_unchanged(tmp_path, spec2021, seed_subm
     out, _ = fill_workbook(tmp_path / "t.xlsx", tmp_path / "d.json")
     back = read_workbook(out)
     assert back.metadata["agency_name"] == name and back.submission.agency_name == name
+    # and every draft format takes such a name (python-docx refused control characters)
+    from xlsxgen.render import FORMATS, render_report
+
+    for fmt in FORMATS:
+        render_report(spec2021, back.submission, fmt)
 
 
 def test_nul_in_the_roster_is_refused_in_chinese(tmp_path):

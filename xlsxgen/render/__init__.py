@@ -10,6 +10,9 @@ a table or a row of a particular format. See docs/render.md.
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 from xlsxgen.errors import UsageError
 from xlsxgen.render import markup
 from xlsxgen.render.context import RenderContext
@@ -20,6 +23,23 @@ FORMATS = ("md", "html", "docx", "txt")
 SUFFIXES = {"md": ".md", "html": ".html", "docx": ".docx", "txt": ".txt"}
 
 __all__ = ["FORMATS", "SUFFIXES", "LoadedSource", "TemplateError", "load_source", "render_markup", "render_report"]
+
+
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _printable(sub):
+    """``sub`` with the characters no document may hold (control characters, which a name or text can carry
+    through _xHHHH_ escapes; they made python-docx raise) removed from its texts."""
+    def clean(v):
+        return _NOT_IN_XML.sub("", v) if isinstance(v, str) else v
+
+    texts = [sub.agency_name, sub.agency_code, *sub.narrative.values(), *sub.contact.values()]
+    if not any(isinstance(t, str) and _NOT_IN_XML.search(t) for t in texts):
+        return sub
+    return dataclasses.replace(sub, agency_name=clean(sub.agency_name), agency_code=clean(sub.agency_code),
+                               narrative={k: clean(v) for k, v in sub.narrative.items()},
+                               contact={k: clean(v) for k, v in sub.contact.items()})
 
 
 def render_markup(spec, submission, previous=None, templates_dir=None) -> tuple[list, RenderContext]:
@@ -45,6 +65,7 @@ def render_report(spec, submission, fmt: str, previous=None, templates_dir=None)
     """
     if fmt not in FORMATS:
         raise UsageError(f"未知的输出格式 {fmt!r}，可用：{'、'.join(FORMATS)}")
+    submission = _printable(submission)
     blocks, ctx = render_markup(spec, submission, previous, templates_dir)
     if fmt == "html":
         from xlsxgen.render import html
