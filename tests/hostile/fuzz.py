@@ -26,7 +26,7 @@ from tests.hostile import make_zip, sheet_part, zip_parts
 # = not a number the import may take without a finding)
 VALUE_VARIANTS = [
     ("{v}.0", None, "same"), ("{v}e0", None, "same"), ("+{v}", None, "same"), ("0{v}", None, "same"),
-    ("{v}.000000000000001", None, "same"), ("{v}E+0", None, "same"),
+    ("{v}.000000000000001", None, "same"), ("{v}E+0", None, "same"), ("{v}.0000000000000000000000000001", None, "same"),
     ("9" * 401, None, None), ("9" * 5000, None, None), ("1e308", None, None), ("1.79e308", None, None),
     ("-1e308", None, None), ("²", None, None), ("１２", None, None), ("١٢", None, None), ("1_000", None, None),
     ("NaN", None, None), ("inf", None, None), ("-inf", None, None), ("0x1A", None, None), (" {v}\n", None, "same"), (".5e1", None, 5), ("{v}.", None, "same"),
