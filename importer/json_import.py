@@ -10,6 +10,7 @@ are accepted with a warning, and so on).
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from importer.findings import Unreadable, make
 from importer.result import ImportResult
@@ -89,10 +90,14 @@ def _json_int(text: str):
 
 
 def _json_float(text: str):
+    """A JSON number with a fraction or exponent: a float when the float is exactly that number (as its shortest
+    form), else its text, read exactly by :func:`importer.values.read_json_value` (never rounded silently)."""
     if len(text) > MAX_NUMBER_DIGITS + 10:
         return BigNumber(text)
     v = float(text)
-    return v if v not in (float("inf"), float("-inf")) else BigNumber(text)
+    if v in (float("inf"), float("-inf")) or Decimal(text) != Decimal(repr(v)):
+        return BigNumber(text)
+    return v
 
 
 def text_too_long(field: str, text: str, **where):

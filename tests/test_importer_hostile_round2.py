@@ -146,11 +146,11 @@ def test_json_numbers_outside_the_domain(tmp_path):
     marker = '"__BIG__"'
     doc["tables"][t.key][rk][ck] = "__BIG__"
     text = json.dumps(doc, ensure_ascii=False)
-    for big in ("9" * 5000, "1e400", "1" + "0" * 25, "-5"):
+    for big in ("9" * 5000, "1e400", "1" + "0" * 25, "-5", "12.0000000000000000000000000001", "1e-400"):
         res = validate_result(read_json(text.replace(marker, big).encode("utf-8")))
         codes = {f.rule for f in res.findings}
         assert res.status == "invalid", big
-        assert codes & {"value.out_of_range", "value.negative"}, (big, codes)
+        assert codes & {"value.out_of_range", "value.negative", "value.decimal_in_count"}, (big, codes)
 
 
 def test_json_text_longer_than_a_cell_is_a_finding(tmp_path):
