@@ -382,6 +382,8 @@ def _jsonable(v):
     if v is None or isinstance(v, (str, int, bool)):
         return v
     if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):  # strict JSON has no NaN/Infinity
+            return str(v)
         return int(v) if v.is_integer() else v
     return str(v)
 

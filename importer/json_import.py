@@ -10,6 +10,7 @@ are accepted with a warning, and so on).
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 from importer.findings import Unreadable, make
 from importer.result import ImportResult
@@ -91,10 +92,14 @@ def _json_int(text: str):
 
 
 def _json_float(text: str):
+    """A JSON number with a fraction or exponent: a float when the float is exactly that number (as its shortest
+    form), else its text, read exactly by :func:`importer.values.read_json_value` (never rounded silently)."""
     if len(text) > MAX_NUMBER_DIGITS + 10:
         return BigNumber(text)
     v = Written(text)  # a float that keeps the literal: amounts print as written (5949.0880)
-    return v if v not in (float("inf"), float("-inf")) else BigNumber(text)
+    if v in (float("inf"), float("-inf")) or Decimal(text) != Decimal(repr(float(v))):
+        return BigNumber(text)  # a number a double cannot hold exactly is judged on its text, never rounded
+    return v
 
 
 def text_too_long(field: str, text: str, **where):

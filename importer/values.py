@@ -146,6 +146,7 @@ def read_cell(raw: str | None, cell_type: str | None, kind: str) -> Reading:
         return Reading(None, "value.error_value", clip(raw))
     if cell_type == "d":  # ISO date cell: not a figure
         return Reading(None, "value.not_a_number", clip(raw))
+    raw = raw.strip(" \t\r\n")  # XML whitespace around a stored number: spreadsheets read " 12" as 12
     if not _STORED.match(raw):
         if raw.strip().lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
             return Reading(None, "value.not_a_number", clip(raw))

@@ -36,6 +36,10 @@ PER_FILE_SECONDS = 12.0  # the importer's own budget is 10 s
 SUITE_SECONDS = 20.0  # the in-suite run is time-boxed: stop early rather than slow CI down
 
 
+def _no_constant(name):
+    raise ValueError(f"{name} in JSON")
+
+
 def _figures(res) -> dict:
     doc = res.canonical()
     out = {}
@@ -83,7 +87,11 @@ def test_fuzz_validate(bases, tmp_path):
             continue
         if elapsed > PER_FILE_SECONDS:
             problems.append(f"{where}: {elapsed:.1f} s")
-        out = json.loads(r.stdout_bytes.decode("utf-8"))["files"][0]
+        try:  # strict JSON: no NaN/Infinity
+            out = json.loads(r.stdout_bytes.decode("utf-8"), parse_constant=_no_constant)["files"][0]
+        except ValueError as e:
+            problems.append(f"{where}: --json output is not strict JSON: {e}")
+            continue
         if any(f["rule"] == "file.internal_error" for f in out["findings"]):
             problems.append(f"{where}: internal error {out['findings'][0]['message']}")
             continue

@@ -62,6 +62,11 @@ def test_a_store_poisoned_by_an_older_release_crashes_no_output(tmp_path, spec20
     r = run_cli("collect", str(inbox), "--db", str(db), "--year", str(YEAR), "--out-dir", str(out), "--quiet")
     assert r.returncode in (0, 1), r.stderr
     assert "Traceback" not in r.stderr
+    assert "超出允许范围" in r.stdout  # the poisoned agencies are named
+    for p in (out / "数据").iterdir():  # no per-agency JSON with a number the importer would refuse
+        from importer import read_json
+
+        assert read_json(p).status != "unreadable" and not read_json(p).blocking, p
     # the poisoned agencies are listed but not summed; the sum is of the clean one only
     from importer import read_workbook
 
@@ -109,6 +114,11 @@ def test_names_survive_generate_and_fill_unchanged(tmp_path, spec2021, seed_subm
     out, _ = fill_workbook(tmp_path / "t.xlsx", tmp_path / "d.json")
     back = read_workbook(out)
     assert back.metadata["agency_name"] == name and back.submission.agency_name == name
+    # and every draft format takes such a name (python-docx refused control characters)
+    from xlsxgen.render import FORMATS, render_report
+
+    for fmt in FORMATS:
+        render_report(spec2021, back.submission, fmt)
 
 
 def test_nul_in_the_roster_is_refused_in_chinese(tmp_path):
@@ -326,3 +336,18 @@ def test_render_reports_json_numbers_outside_the_domain(tmp_path, spec2021, seed
         assert "超出允许的范围" in r.stderr and f"{rk}.{ck}" in r.stderr, r.stderr
         body = (tmp_path / f"o.{fmt}").read_bytes()
         assert big.encode() not in body and b"inf" not in body.replace(b"info", b"")
+
+
+def test_sums_keep_six_decimal_places(spec2021):
+    from decimal import Decimal
+
+    from xlsxgen.collection.consolidate import Summer
+    from xlsxgen.data import Submission, to_canonical
+
+    key = next((t.key, rk, ck) for t in spec2021.tables for rk, ck in t.input_cells() if t.kinds[(rk, ck)] == "amount")
+    subs = [Submission(spec2021.id, year=YEAR, values={key: v}) for v in (0.123456, 0.000001, 1.1)]
+    summer = Summer(spec2021, YEAR)
+    for sub in subs:
+        summer.add_doc(to_canonical(spec2021, sub))
+    total = summer.result()
+    assert Decimal(repr(total.values[key])) == Decimal("1.223457")

@@ -48,6 +48,9 @@ CASES = [
     (1e9, "amount", "value.out_of_range", None),
     (1e308, "count", "value.out_of_range", None),
     ("9" * 401, "count", "value.out_of_range", None),
+    ("12.0000000000000000000000000001", "amount", "value.amount_precision", None),  # beyond 28 digits: exact
+    ("12.0000000000000000000000000001", "count", "value.decimal_in_count", None),
+    ("12.000000", "amount", "value.text_number", 12),
     ("١٢", "count", "value.not_a_number", None),  # typed as text: only ASCII and full-width digits are numbers
     ("1_000", "count", "value.not_a_number", None),
     ("²", "count", "value.not_a_number", None),

@@ -26,10 +26,10 @@ from tests.hostile import make_zip, sheet_part, zip_parts
 # = not a number the import may take without a finding)
 VALUE_VARIANTS = [
     ("{v}.0", None, "same"), ("{v}e0", None, "same"), ("+{v}", None, "same"), ("0{v}", None, "same"),
-    ("{v}.000000000000001", None, "same"), ("{v}E+0", None, "same"),
+    ("{v}.000000000000001", None, "same"), ("{v}E+0", None, "same"), ("{v}.0000000000000000000000000001", None, "same"),
     ("9" * 401, None, None), ("9" * 5000, None, None), ("1e308", None, None), ("1.79e308", None, None),
     ("-1e308", None, None), ("²", None, None), ("１２", None, None), ("١٢", None, None), ("1_000", None, None),
-    ("NaN", None, None), ("inf", None, None), ("-inf", None, None), ("0x1A", None, None), (" 12", None, None),
+    ("NaN", None, None), ("inf", None, None), ("-inf", None, None), ("0x1A", None, None), (" {v}\n", None, "same"), (".5e1", None, 5), ("{v}.", None, "same"),
     ("1,000", None, None), ("12.5", None, None), ("-3", None, None), ("1000000001", None, None),
     ("1e9", None, None), ("0.1234567", None, None), ("\u00a012", None, None), ("12", "zzz", None),
     ("1", "b", None), ("#REF!", "e", None), ("2024-01-01", "d", None), ("1e-400", None, 0),
@@ -100,6 +100,22 @@ def _mutate_formula(rnd: random.Random, base: Base):
     parts = dict(base.parts)
     parts[part] = (xml[:m.start()] + new + xml[m.end():]).encode("utf-8")
     return f"formula {cell.sheet}!{cell.address} ={f}", make_zip(parts), "finding"
+
+
+def _fix_total(rnd: random.Random, base: Base):
+    """Replace a formula cell (a total or check) with a fixed, odd value."""
+    name = rnd.choice(list(base.sheet_parts.values()))
+    text = base.parts[name].decode("utf-8")
+    cells = [m for m in _CELL.finditer(text) if "<f>" in m.group(0)]
+    if not cells:
+        return None
+    m = rnd.choice(cells)
+    v = rnd.choice(["1e999", "-1e999", "NaN", "9" * 400, "5", "", "#REF!"])
+    typ = ' t="e"' if v == "#REF!" else ""
+    new = f'<c r="{m.group(1)}"{typ}><v>{v}</v></c>' if v else f'<c r="{m.group(1)}"/>'
+    parts = dict(base.parts)
+    parts[name] = (text[:m.start()] + new + text[m.end():]).encode("utf-8")
+    return f"fixed {name} {m.group(1)}={v[:10]!r}", make_zip(parts), "finding"
 
 
 def _xml_escape(s: str) -> str:
@@ -210,7 +226,7 @@ def _raw_zip(rnd: random.Random, base: Base):
     return "zip bytes flipped", bytes(data), None  # CRC-32 guards every part
 
 
-MUTATORS = [(_mutate_value, 5), (_mutate_formula, 2), (_flip_byte, 4), (_delete_span, 4), (_retype, 2),
+MUTATORS = [(_mutate_value, 5), (_mutate_formula, 2), (_fix_total, 1), (_flip_byte, 4), (_delete_span, 4), (_retype, 2),
             (_truncate_part, 1), (_duplicate_row, 1), (_encoding, 1), (_raw_zip, 1)]
 
 

@@ -25,6 +25,7 @@ from xlsxgen.errors import UsageError, XlsxgenError
 from xlsxgen.files import clean_stale_temporaries, os_reason, safe_file_part, temp_prefix, write_atomic
 from xlsxgen.render import SUFFIXES
 from xlsxgen.render.compilation import render_consolidated
+from xlsxgen.spec.domain import doc_in_domain
 from xlsxgen.workbook.plan import CONSOLIDATED_ROLE
 from xlsxgen.workbook.writer import build_workbook
 
@@ -108,12 +109,20 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
     res.data_dir = data_dir
     labels = {r.code: r.label for r in overview.rows}
     written = set()
+    outside = []
     for rec in store.current(year, with_data=True, reviewed=require_review):
         if rec.usable and rec.data_json:
+            doc = json.loads(rec.data_json)
+            if doc.get("format") == spec.id and not doc_in_domain(spec, doc):  # stored by an older release
+                outside.append(rec.agency_name or rec.agency_code or "")
+                continue
             name = f"{year}-{safe_file_part(rec.agency_code or '', 30)}-{safe_file_part(rec.agency_name or '')}.json"
-            _write_quick(data_dir / name, canonical_text(json.loads(rec.data_json)))
+            _write_quick(data_dir / name, canonical_text(doc))
             written.add(name)
             res.data_files += 1
+    if outside:
+        res.notes.append(f"{len(outside)} 个单位的入库数据有超出允许范围的数值（旧版本入库），未导出规范 JSON、未计入合计："
+                         + "、".join(outside[:10]) + ("等" if len(outside) > 10 else "") + "；请让这些单位重新报送")
     _remove_stale(data_dir, f"{year}-*.json", keep=written)
 
     # 4. the consolidated workbook (streamed) and the sum in the official layout

@@ -10,6 +10,9 @@ a table or a row of a particular format. See docs/render.md.
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 from xlsxgen.errors import UsageError, XlsxgenError
 from xlsxgen.render import markup
 from xlsxgen.render.context import RenderContext
@@ -35,6 +38,23 @@ class FinalError(XlsxgenError):
         self.parts = parts
         lines = "\n".join(f"  {i}. {p}" for i, p in enumerate(parts, 1))
         super().__init__(f"报告还有{len(parts)}处【待补充】，不能生成定稿（--final）。请补充以下内容后重新生成：\n{lines}")
+
+
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _printable(sub):
+    """``sub`` with the characters no document may hold (control characters, which a name or text can carry
+    through _xHHHH_ escapes; they made python-docx raise) removed from its texts."""
+    def clean(v):
+        return _NOT_IN_XML.sub("", v) if isinstance(v, str) else v
+
+    texts = [sub.agency_name, sub.agency_code, *sub.narrative.values(), *sub.contact.values()]
+    if not any(isinstance(t, str) and _NOT_IN_XML.search(t) for t in texts):
+        return sub
+    return dataclasses.replace(sub, agency_name=clean(sub.agency_name), agency_code=clean(sub.agency_code),
+                               narrative={k: clean(v) for k, v in sub.narrative.items()},
+                               contact={k: clean(v) for k, v in sub.contact.items()})
 
 
 def missing_parts(blocks, ctx) -> list[str]:
@@ -103,6 +123,7 @@ def render_report(spec, submission, fmt: str, previous=None, templates_dir=None,
 
         pdf.find_soffice()  # before any work: say how to install LibreOffice
         final = True
+    submission = _printable(submission)
     blocks, ctx = render_markup(spec, submission, previous, templates_dir, options, compilation)
     if final:
         parts = missing_parts(blocks, ctx)

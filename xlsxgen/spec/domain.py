@@ -72,9 +72,19 @@ def in_domain(v, kind: str) -> bool:
 
 
 def places(d: Decimal) -> int:
-    """Decimal places of ``d`` once trailing zeros are dropped (0 for integers)."""
-    exp = d.normalize().as_tuple().exponent
-    return -exp if isinstance(exp, int) and exp < 0 else 0
+    """Decimal places of ``d`` once trailing zeros are dropped (0 for integers).
+
+    Exact for any number of digits (``Decimal.normalize`` would round to the
+    context's 28 digits and call 12.0000000000000000000000000001 an integer).
+    """
+    _sign, digits, exp = d.as_tuple()
+    if not isinstance(exp, int) or exp >= 0:
+        return 0
+    i = len(digits)
+    while exp < 0 and i > 0 and digits[i - 1] == 0:
+        i -= 1
+        exp += 1
+    return -exp
 
 
 def decimal_of(text: str) -> Decimal | None:
