@@ -359,8 +359,8 @@ def _with_budget(fn, *args):
     """``fn(*args)`` under the per-file time budget (a SIGALRM timer; in the main thread only)."""
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        return fn(*args)
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return fn(*args)  # (Windows has no interval timer: the parent's deadline still stops a stuck worker)
     old = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, TIME_BUDGET_SECONDS)
     try:
