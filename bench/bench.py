@@ -525,6 +525,7 @@ def collect_scaling(sizes: list[int], kinds=("sqlite",), pg_url: str | None = No
                 if rc:
                     print(output[-2000:], file=sys.stderr)
                 rows.append((kind, n, wall, imported, rc, peak))
+                print(f"  collect {kind} {n}: {wall:.1f} s, peak RSS {peak / 1024:.0f} MB", file=sys.stderr, flush=True)
                 shutil.rmtree(run, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -47,6 +47,8 @@ ENGINE_WORDS = {
     "rules": "the top-level section of format.yaml that spec.py reads; also a row key (规章)",
     "other": "the importer's category of an unrecognised file type (safety.py); also a column key",
     "rejected": "a submission status of the collection store; also a derived figure's key",
+    "review": "the `xlsxgen review` command (the office's review workflow); also a row key (行政复议)",
+    "pending": "a review state of the collection store (待审核); also a column key (尚未审结)",
 }
 
 # Real format facts in files outside this change (issue 7); each must be fixed by reading the

@@ -172,3 +172,19 @@ def test_accept_a_named_version(store):
     assert r.subject.id == v1.id and r.current.id == v2.id
     with pytest.raises(rv.ReviewError, match="没有编号为"):
         rv.accept(store, 2024, "002", by="李四", submission_id=v1.id)
+
+
+def test_history_and_show_print_explanations_and_decisions(store, db):
+    from click.testing import CliRunner
+
+    from xlsxgen.cli import cli
+
+    add(store, findings=[W1])
+    rv.explain(store, 2024, "001", 1, by="单位王五", text="新增规范性文件较多")
+    rv.decide(store, 2024, "001", 1, by="审核李四", accept_it=True, comment="属实")
+    rv.accept(store, 2024, "001", by="审核李四")
+    out = CliRunner().invoke(cli, ["history", "--db", db, "--agency", "001", "--findings"]).output
+    assert "2024年度审核：已接受" in out and "说明（单位王五）：新增规范性文件较多" in out
+    assert "决定（审核李四）：接受，属实" in out
+    out = CliRunner().invoke(cli, ["review", "show", "--db", db, "--year", "2024", "--agency", "001"]).output
+    assert "新增规范性文件较多" in out and "接受（审核李四）：属实" in out and "说明警告" in out

@@ -153,7 +153,7 @@ def test_collect_killed_with_sigkill_and_run_again(db, big_inbox):
     proc.wait(30)
     with Store.open(db) as s:
         partial = sum(s.counts(2024).values())
-    assert (0 < partial < n) or not killed
+    assert partial > 0 or not killed  # killed after at least one batch was committed (usually mid-run)
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode in (0, 1), r.stderr
     with Store.open(db) as s:

@@ -284,7 +284,9 @@ def _init_worker(db_path: str, year: int, ignore_sigint: bool = True, parent: in
             os._exit(1)
         _limit_memory()
     _W.clear()
-    _W.update(store=Store.open_readonly(db_path), year=year, prev_cache={}, worker=ignore_sigint)
+    store = Store.open_readonly(db_path)
+    # files already stored, known locally: a new file costs no query (a hit is confirmed by store.has)
+    _W.update(store=store, year=year, prev_cache={}, known=store.known_hash_prefixes(year), worker=ignore_sigint)
 
 
 def _previous_for(spec, code: str, year: int):
@@ -396,7 +398,7 @@ def process_bytes(data: bytes, base: dict) -> dict:
     sha = hashlib.sha256(data).hexdigest()
     out["sha256"] = sha
     out["size"] = len(data)
-    if _W and _W["store"].has(_W["year"], sha):
+    if _W and int(sha[:16], 16) in _W["known"] and _W["store"].has(_W["year"], sha):
         out["skip"] = True
         return out
     try:

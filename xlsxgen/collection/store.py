@@ -706,6 +706,20 @@ class Store:
                                  year=year, code=agency_code)
         return json.loads(row[0]) if row and row[0] else None
 
+    def known_hash_prefixes(self, year: int) -> set[int]:
+        """The first 64 bits of every stored file hash of ``year``: a worker's local pre-check before :meth:`has`.
+
+        A miss means the file is new (no query per file); a hit is confirmed by :meth:`has`.
+        About 70 bytes an entry.
+        """
+        out: set[int] = set()
+        for (sha,) in self._stream(select(S.c.sha256).where(S.c.year == year)):
+            try:
+                out.add(int(sha[:16], 16))
+            except ValueError:  # "unread:…" placeholders of files that could not be read
+                continue
+        return out
+
     def codes_with_usable(self, year: int) -> set[str]:
         """Codes of the agencies that have a usable submission in ``year`` (workers ask once, not per file)."""
         with self._read() as c:

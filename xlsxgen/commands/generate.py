@@ -68,7 +68,10 @@ def _roster_mode(spec, year, roster_path, out_dir, db, agency, output, quiet):
     dist = distribute(spec, year, roster, out_dir, db=db, show_progress=not quiet)
     click.echo(f"已为 {len(dist.files)} 个单位生成 {year} 年度填报工作簿（{spec.id}），保存在 {dist.out_dir}")
     if db is not None:
-        click.echo(f"其中 {dist.prefilled} 个已按上年度通过的数据预填（蓝色单元格，可修改）；名单已记入收集库 {db}")
+        from xlsxgen.collection.store import parse_target
+
+        click.echo(f"其中 {dist.prefilled} 个已按上年度通过的数据预填（蓝色单元格，可修改）；"
+                   f"名单已记入收集库 {parse_target(db).display}")  # a PostgreSQL password is not shown
         for line in dist.match_lines():
             click.echo(line)
     click.echo(f"下发清单：{dist.manifest}")
