@@ -142,6 +142,9 @@ def distribute(spec, year: int, roster: Roster, out_dir, *, db=None, show_progre
             from xlsxgen.files import os_reason
 
             raise XlsxgenError(f"无法创建文件夹 {out}：{os_reason(e)}") from None
+        from xlsxgen.files import clean_stale_temporaries
+
+        clean_stale_temporaries(out)  # left by a generate that was killed
         if store is not None:
             store.save_roster(year, roster)
         names = [workbook_file_name(year, a) for a in roster]

@@ -371,8 +371,8 @@ def _with_budget(fn, *args):
     """``fn(*args)`` under the per-file time budget (a SIGALRM timer; in the main thread only)."""
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        return fn(*args)
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return fn(*args)  # (Windows has no interval timer: the parent's deadline still stops a stuck worker)
     old = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, TIME_BUDGET_SECONDS)
     try:
@@ -787,9 +787,10 @@ def _default_jobs() -> int:
 
 def _run(tasks, db_path: str, year: int, jobs: int | None, total: int, skip_paths=()):
     """Yield a result per file: in-process with ``jobs == 1``, else on a process pool (budgets enforced there)."""
+    in_process = jobs == 1  # --jobs 1: in this process (the time budget applies, not the memory budget)
     jobs = jobs or _default_jobs()
     tasks = (t for t in tasks if os.path.realpath(t.path) not in skip_paths)
-    if jobs <= 1 or total < MIN_FILES_FOR_POOL or total <= 1:
+    if in_process or total < MIN_FILES_FOR_POOL:
         _init_worker(db_path, year, ignore_sigint=False)
         try:
             for t in tasks:
@@ -878,8 +879,6 @@ def _crashed(task: FileTask) -> dict:
         with open(task.path, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
-                if h.name and fh.tell() > MAX_FILE_BYTES:
-                    break
         sha = h.hexdigest()
     except OSError:
         sha = None

@@ -203,7 +203,7 @@ def build_overview(store: Store, year: int, roster=None, *, require_review: bool
         if hf:
             if row.state == "missing":
                 row.state = "held"
-            row.note = (row.note + "；" if row.note else "") + f"有 {len(hf)} 个文件单位不符，待确认（见报送情况表开头）"
+            row.note = (row.note + "；" if row.note else "") + f"有 {len(hf)} 个文件单位不符，待确认（见最前面）"
         other = other_by_code.get(code)
         if other:
             if row.state == "missing":
@@ -263,14 +263,14 @@ def overview_text(overview: Overview, *, show_all: bool = False, limit_ok: int =
             ("序号", "代码", "单位", "状态", "审核", "错误", "警告", "次数", "备注"),
             [(r.position, r.code, r.name, r.label, r.review_label, r.errors or "", r.warnings or "", r.versions or "",
               "；".join(x for x in (r.review_remark, r.note) if x)) for r in rows],
-            max_widths=[5, 16, 28, 12, 8, 4, 4, 4, 60], align=[">", "<", "<", "<", "<", ">", ">", ">", "<"])
+            max_widths=[5, 16, 28, 16, 8, 4, 4, 4, 60], align=[">", "<", "<", "<", "<", ">", ">", ">", "<"])
         lines += ["", table]
     elif rows:
         table = format_table(
             ("序号", "代码", "单位", "状态", "错误", "警告", "次数", "备注"),
             [(r.position, printable(r.code), printable(r.name), r.label, r.errors or "", r.warnings or "",
               r.versions or "", printable(r.note)) for r in rows],
-            max_widths=[5, 16, 28, 12, 4, 4, 4, 50], align=[">", "<", "<", "<", ">", ">", ">", "<"])
+            max_widths=[5, 16, 28, 16, 4, 4, 4, 50], align=[">", "<", "<", "<", ">", ">", ">", "<"])
         lines += ["", table]
     if hidden:
         lines.append(f"（另有 {hidden} 个单位已提交且通过" + ("、已接受" if reviewing else "")

@@ -116,14 +116,23 @@ class Roster:
         any name containing exactly one roster agency's full name or code.
         """
         stem = _norm(Path(file_name).stem)
-        named = [(key, a) for key, a in self._names() if key and key in stem]
-        if named:
-            longest = max(len(key) for key, _a in named)
-            named = [a for key, a in named if len(key) == longest]
-            if len(named) == 1:
-                return named[0]
+        self._names()
+        by_name = self.__dict__["_by_name"]
+        lengths = self.__dict__.get("_name_lengths")
+        if lengths is None or self.__dict__.get("_name_lengths_n") != len(self.agencies):
+            lengths = self.__dict__["_name_lengths"] = sorted({len(k) for k in by_name if k}, reverse=True)
+            self.__dict__["_name_lengths_n"] = len(self.agencies)
+        # the longest roster names contained in the stem (dictionary look-ups of its substrings: a collect asks per file)
+        for n in lengths:
+            if n > len(stem):
+                continue
+            named = {id(a): a for i in range(len(stem) - n + 1) for a in by_name.get(stem[i:i + n], ())}
+            if named:
+                if len(named) == 1:
+                    return next(iter(named.values()))
+                break  # two agencies' names of the same length: the code may still tell
         parts = set(re.split(r"[-_\s.，,（）()]+", stem))
-        coded = [a for a in self.agencies if a.code in parts]
+        coded = [self.by_code[p] for p in parts if p in self.by_code]
         if len(coded) == 1:
             return coded[0]
         return None

@@ -538,7 +538,8 @@ class Store:
         stmt = (sa.update(S).where(S.c.year == year, S.c.sha256 == sa.bindparam("h"),
                                    S.c.status.in_(("accepted", "warning", "invalid")))
                 .values(status="rejected", reason_code=reason_code, reason=reason))
-        return self._write(lambda c: c.execute(stmt, [{"h": h} for h in hashes]).rowcount)
+        # one statement per hash: a driver's executemany may not report how many rows it changed (psycopg: -1)
+        return self._write(lambda c: sum(max(c.execute(stmt, {"h": h}).rowcount, 0) for h in hashes))
 
     def confirm(self, submission_id: int, *, agency_code: str, agency_name: str, by: str, note: str = "") -> Record:
         """Resolve a held submission: it becomes ``agency_code``'s (its checked status back), recorded in the audit log."""
@@ -583,7 +584,8 @@ class Store:
         stmt = stmt.on_conflict_do_update(index_elements=["year", "path"], set_={
             c: stmt.excluded[c] for c in ("file_name", "size", "code", "reason", "ask", "agency_code",
                                           "agency_name", "matched_by", "run_id", "seen_at")})
-        return self._write(lambda c: c.execute(stmt, rows).rowcount)
+        self._write(lambda c: c.execute(stmt, rows))
+        return len(rows)
 
     def skipped_files(self, year: int, *, codes=None) -> list[dict]:
         """The inbox entries of ``year`` that were not collected (dicts), in path order."""

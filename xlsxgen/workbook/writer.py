@@ -299,6 +299,10 @@ def _set_row_heights(ws, sp) -> None:
         if cell.style == "title":
             per_row = max(per_row, 26)
         need[cell.row] = max(need.get(cell.row, 15), per_row + 2)
+    # a row holding a typed paragraph keeps the automatic height, so that it grows while the text is typed
+    growing = {c.row for c in sp.cells if c.role == "field" and c.kind == "text" and sp.kind == "narrative"}
+    for r in growing:
+        need.pop(r, None)
     for r, h in sorted(need.items()):
         if h > 16:
             ws.set_row(r, h)
