@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import io
+import re
 import zipfile
 
 from docx import Document
@@ -31,6 +32,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
 
 from xlsxgen.render.context import provenance
 from xlsxgen.render.tables import grid_of
@@ -264,9 +266,28 @@ def _base() -> bytes:
 # ---------------------------------------------------------------- body
 
 
+_NEEDS_MARKUP = re.compile(r"[\t\n\r]")
+
+
+def _add_run(paragraph, text: str):
+    """``paragraph.add_run(text)`` without python-docx's character-by-character text setter (the same XML:
+    one ``w:t``, ``xml:space="preserve"`` when the text starts or ends with a space; tabs and breaks, which
+    need their own elements, still go through python-docx). A consolidated draft has tens of thousands of runs."""
+    run = paragraph.add_run()
+    if text and not _NEEDS_MARKUP.search(text):
+        t = OxmlElement("w:t")
+        t.text = text
+        if text != text.strip():
+            t.set(qn("xml:space"), "preserve")
+        run._r.append(t)
+    elif text:
+        run.text = text
+    return run
+
+
 def _add_runs(paragraph, runs, spans: dict, final: bool = False):
     for r in runs:
-        run = paragraph.add_run(r.text)
+        run = _add_run(paragraph, r.text)
         if r.lead:
             _fonts(run._r.get_or_add_rPr(), FONT_H2)
         if r.todo and not final:
@@ -408,7 +429,11 @@ def write(blocks, ctx, final: bool = False) -> bytes:
             sect_pr.addprevious(_table(doc, ctx, b.table, text_width, final))
             after_table = True
             continue
-        p = doc.add_paragraph()  # Normal; other styles set by id (python-docx's name lookup is slow)
+        # Normal; other styles set by id (python-docx's name lookup is slow). Inserted before sectPr directly:
+        # doc.add_paragraph() looks for sectPr among all the body's children each time (quadratic in paragraphs)
+        p_el = OxmlElement("w:p")
+        sect_pr.addprevious(p_el)
+        p = Paragraph(p_el, doc._body)
         if b.kind == "title":
             p._p.style = style_ids["Title"]
             p.paragraph_format.space_after = LINE
