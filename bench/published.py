@@ -41,8 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from importer.published import extract, lint  # noqa: E402
+from tests.published.truth import lint_pairs, truth_inconsistencies  # noqa: E402
 
-GT_ALIASES = {"unavailable_not_held": "unable_not_held"}
 EXPLAINED = {"extract.ambiguous", "extract.unparseable_run", "extract.unparseable", "extract.blank",
              "extract.placeholder", "extract.row_missing", "extract.cell_missing", "extract.table_missing",
              "extract.spanned"}
@@ -53,34 +53,6 @@ def corpus_dir(arg: str | None) -> Path:
         return Path(arg)
     shared = ROOT.parent / "shared" / "reports-dev"
     return shared if shared.is_dir() else ROOT / "tests" / "published" / "corpus"
-
-
-def truth_inconsistencies(truth: dict) -> set | None:
-    items = truth.get("published_inconsistencies")
-    if items is None:
-        return None
-    from xlsxgen.spec import load_format
-
-    spec = load_format(truth["format"])
-    cols = {c.label: c.key for c in spec.table("applications").columns}
-    out = set()
-    for s in items:
-        head = s.split(":")[0].split()
-        if len(head) >= 3 and head[1] == "column":
-            out.add(("applications.balance", cols.get(head[2], head[2])))
-        elif len(head) >= 2:
-            out.add(("applications.row_total", GT_ALIASES.get(head[1], head[1])))
-    return out
-
-
-def lint_pairs(result) -> set:
-    out = set()
-    for f in result.findings:
-        if f.rule == "total.mismatch":
-            out.add((f.extra.get("identity"), f.row if f.column == "total" else f.column))
-        elif f.rule.startswith(("applications.", "review_litigation.", "active_disclosure.")):
-            out.add((f.rule, f.column or f.row))
-    return out
 
 
 def sources(args) -> list[tuple[Path, dict, str]]:

@@ -19,13 +19,13 @@ import pytest
 from importer.published import extract, load_published
 from tests.conftest import EXAMPLES, ROOT
 from tests.published import build
+from tests.published.truth import lint_pairs, truth_inconsistencies
 
 pytest.importorskip("lxml")
 pytest.importorskip("pdfplumber")
 
 CORPUS = Path(__file__).resolve().parent / "published" / "corpus"
 SOURCES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".html", ".txt"))
-GT_ALIASES = {"unavailable_not_held": "unable_not_held"}  # a row key the ground truth spells differently
 
 
 def _truth(src: Path) -> dict:
@@ -52,32 +52,6 @@ def compare(canonical: dict, truth: dict) -> dict:
     return out
 
 
-def inconsistencies(truth: dict) -> set:
-    """The ground truth's published inconsistencies as (rule, key) pairs."""
-    from xlsxgen.spec import load_format
-
-    spec = load_format(truth["format"])
-    cols = {c.label: c.key for c in spec.table("applications").columns}
-    out = set()
-    for s in truth["published_inconsistencies"]:
-        head = s.split(":")[0].split()
-        if head[1] == "column":
-            out.add(("applications.balance", cols[head[2]]))
-        else:
-            out.add(("applications.row_total", GT_ALIASES.get(head[1], head[1])))
-    return out
-
-
-def lint_pairs(result) -> set:
-    out = set()
-    for f in result.findings:
-        if f.rule == "total.mismatch":
-            out.add((f.extra.get("identity"), f.row if f.column == "total" else f.column))
-        elif f.rule == "applications.balance":
-            out.add((f.rule, f.column))
-    return out
-
-
 # ------------------------------------------------------------------------------ the corpus
 
 
@@ -91,7 +65,7 @@ def test_corpus_matches_ground_truth(src):
     # a figure is missing only where the source is ambiguous, and that is reported with its candidates
     ambiguous_rows = {(f.table, f.row) for f in res.findings if f.rule == "extract.ambiguous"}
     assert {(t, r) for t, r, _c, _v in cmp["missing"]} <= ambiguous_rows
-    assert lint_pairs(res) == inconsistencies(truth)
+    assert lint_pairs(res) == truth_inconsistencies(truth)
 
 
 def test_corpus_totals_at_least_99_percent_exact():
