@@ -777,26 +777,23 @@ class Workbook:
 
     def peek_sheet(self, name: str, max_row: int) -> Sheet:
         """The rows up to ``max_row`` (0-based) of sheet ``name``, not kept: for sheets we do not use."""
-        if name in self.sheets:
-            return self.sheets[name]
+        return self.sheets[name] if name in self.sheets else self._read(name, max_row)
+
+    def _read(self, name: str, max_row: int | None = None) -> Sheet:
         ref = self.info.sheet(name)
         if ref is None:
             raise KeyError(name)
         if not ref.part or self.package.find(ref.part) is None:
             raise Unreadable("file.missing_part", part=ref.part or f"（工作表「{name}」）")
+        extra = {} if max_row is None else {"max_row": max_row}
         return read_sheet(self.package, self.package.find(ref.part), name, self.shared_strings, self.package.limits,
-                          max_row=max_row)
+                          **extra)
 
     def load_sheet(self, name: str) -> Sheet:
         """Parse sheet ``name`` (once); Unreadable when its part is missing."""
         if name in self.sheets:
             return self.sheets[name]
-        ref = self.info.sheet(name)
-        if ref is None:
-            raise KeyError(name)
-        if not ref.part or self.package.find(ref.part) is None:
-            raise Unreadable("file.missing_part", part=ref.part or f"（工作表「{name}」）")
-        sheet = read_sheet(self.package, self.package.find(ref.part), name, self.shared_strings, self.package.limits)
+        sheet = self._read(name)
         self.sheets[name] = sheet
         return sheet
 
