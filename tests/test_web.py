@@ -188,6 +188,18 @@ def test_another_agencys_workbook_is_bound_to_the_link_and_flagged(env, books):
         dash.text.split("<tbody>")[1])
 
 
+def test_the_same_bytes_through_another_agencys_link_are_refused_without_saying_whose(env, books):
+    c = env.client()
+    first = upload(c, env.tokens["W02"], books[("W02", "good")])
+    sid = sid_of(first)
+    page = upload(c, env.tokens["W01"], books[("W02", "good")], name="同一个文件.xlsx")
+    t = text_of(page.text)
+    assert "已经由其他单位报送过" in t and "测试市乙局" not in t and f"v={sid}" not in page.text
+    with Store.open(env.db) as st:
+        assert st.history("W01", YEAR) == []  # nothing filed under the link's agency
+        assert [r.id for r in st.history("W02", YEAR)] == [sid]
+
+
 def test_a_link_cannot_read_another_agencys_submission(env, books):
     c = env.client()
     page = upload(c, env.tokens["W02"], books[("W02", "bad")])

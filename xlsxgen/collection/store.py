@@ -68,6 +68,7 @@ _RETRIES = 8  # PostgreSQL deadlock / serialization failure retries of one write
 
 _COLUMNS = SUBMISSION_COLUMNS
 _INSERT_COLUMNS = _COLUMNS[1:]
+_FINDINGS = _COLUMNS.index("findings")
 S = t.submissions
 A = t.agencies
 V = t.current_submissions
@@ -213,7 +214,8 @@ def _engine(target: Target, readonly: bool) -> sa.Engine:
 
 
 class _PointReads:
-    """Point reads that every worker makes per file (:meth:`Store.has`, last year's data, :meth:`Store.get`).
+    """Point reads that every worker makes per file (:meth:`Store.has`, last year's data, :meth:`Store.get`)
+    and the portal per request (a link, an agency's versions, review row and notes; one upload's insert).
 
     The Core statements are compiled once to the driver's SQL and run on a DBAPI connection
     in autocommit mode: one statement, no SQLAlchemy transaction bookkeeping (which costs
@@ -245,6 +247,9 @@ class _PointReads:
                 pass
         self._raw = None
 
+    def cursor(self):
+        return self._conn().cursor()
+
     def _sql(self, name: str, build):
         got = self._compiled.get(name)
         if got is None:
@@ -253,14 +258,42 @@ class _PointReads:
         return got
 
     def first(self, name: str, build, **params):
+        return self._run(name, build, params, many=False)
+
+    def all(self, name: str, build, **params) -> list:
+        return self._run(name, build, params, many=True)
+
+    def batch(self, *reads) -> list:
+        """Several reads ``(name, build, params, many)`` at once: on PostgreSQL pipelined (one round trip)."""
+        if self.store.dialect != "postgresql":
+            return [self._run(name, build, params, many=many) for name, build, params, many in reads]
+        conn = self._conn()
+        driver = conn.driver_connection
+        cursors = []
+        try:
+            with driver.pipeline():
+                for name, build, params, many in reads:
+                    sql, positions, defaults = self._sql(name, build)
+                    args = {**defaults, **params}
+                    if positions is not None:
+                        args = [args[k] for k in positions]
+                    cur = driver.cursor()
+                    cur.execute(sql, args)
+                    cursors.append((cur, many))
+            return [cur.fetchall() if many else cur.fetchone() for cur, many in cursors]
+        finally:
+            for cur, _ in cursors:
+                cur.close()
+
+    def _run(self, name: str, build, params: dict, *, many: bool):
         sql, positions, defaults = self._sql(name, build)
         args = {**defaults, **params}
         if positions is not None:
             args = [args[k] for k in positions]
-        cur = self._conn().cursor()
+        cur = self.cursor()
         try:
             cur.execute(sql, args)
-            return cur.fetchone()
+            return cur.fetchall() if many else cur.fetchone()
         finally:
             cur.close()
 
@@ -283,6 +316,46 @@ def _q_usable(cols):
                    S.c.status.in_(USABLE))
             .order_by(R.c.submission_id.is_(None), S.c.received_at.desc(), S.c.file_mtime.desc(), S.c.id.desc())
             .limit(1))
+
+
+def _q_review_row():
+    R = t.reviews
+    return select(*R.c).where(R.c.year == sa.bindparam("year", 0), R.c.agency_code == sa.bindparam("code", ""))
+
+
+def _q_finding_notes():
+    N = t.finding_notes
+    return select(*N.c).where(N.c.year == sa.bindparam("year", 0), N.c.agency_code == sa.bindparam("code", ""))
+
+
+def _q_submission_of():
+    return select(S.c.id, S.c.agency_code).where(S.c.year == sa.bindparam("year", 0),
+                                                 S.c.sha256 == sa.bindparam("sha", ""))
+
+
+def _q_versions():
+    cols = []
+    for name in _COLUMNS:
+        if name == "data":
+            cols.append(sa.null().label("data"))
+        elif name == "findings":  # only the one a page shows
+            cols.append(sa.case((S.c.id == sa.bindparam("sid", 0), S.c.findings), else_=literal_column("'[]'"))
+                        .label("findings"))
+        else:
+            cols.append(S.c[name])
+    return (select(*cols).where(S.c.agency_code == sa.bindparam("code", ""), S.c.year == sa.bindparam("year", 0))
+            .order_by(S.c.received_at, S.c.file_mtime, S.c.id))
+
+
+def _q_findings():
+    return select(S.c.findings).where(S.c.id == sa.bindparam("sid", 0))
+
+
+def _q_link_by_hash(cols):
+    L = t.portal_links
+    return (select(*[L.c[n] for n in cols], A.c.name)
+            .select_from(L.outerjoin(A, sa.and_(A.c.year == L.c.year, A.c.code == L.c.agency_code)))
+            .where(L.c.token_hash == sa.bindparam("hash", "")))
 
 
 # ---------------------------------------------------------------------------- the store
@@ -522,13 +595,48 @@ class Store:
             params = [tuple(r.get(c) if c != "findings" else r.get(c) or "[]" for c in positions) for r in rows]
         return self._write(lambda c: c.exec_driver_sql(sql, params).rowcount)
 
-    def _insert_sql(self):
-        got = getattr(self, "_insert_compiled", None)
+    def add_submission(self, row: dict) -> int | None:
+        """Insert one received file (a portal upload) in one autocommitted statement: one round trip.
+
+        Returns its id, or None when the same file (year, SHA-256) is stored already.
+        """
+        if self.conn.in_transaction():
+            raise RuntimeError("a store write inside an open read (finish iterating first)")
+        sql, positions = self._insert_sql(returning=True)
+        args = {c: (row.get(c) if c != "findings" else row.get(c) or "[]") for c in _INSERT_COLUMNS}
+        if positions is not None:
+            args = [args[c] for c in positions]
+        try:
+            cur = self._points.cursor()
+            try:
+                cur.execute(sql, args)
+                got = cur.fetchone()
+            finally:
+                cur.close()
+        except self._driver_errors() as e:
+            raise StoreError(f"收集库 {self.path} 暂时无法写入：{_db_reason(e, self.target_info)}") from None
+        return got[0] if got else None
+
+    def _driver_errors(self):
+        if self.dialect == "sqlite":
+            import sqlite3
+
+            return sqlite3.OperationalError
+        import psycopg
+
+        return psycopg.OperationalError
+
+    def _insert_sql(self, returning: bool = False):
+        key = "_insert_returning" if returning else "_insert_compiled"
+        got = getattr(self, key, None)
         if got is None:
             stmt = self._insert(S).values({c: sa.bindparam(c) for c in _INSERT_COLUMNS}).on_conflict_do_nothing(
                 index_elements=["year", "sha256"])
+            if returning:
+                stmt = stmt.returning(S.c.id)
             compiled = stmt.compile(dialect=self.engine.dialect)
-            got = self._insert_compiled = (str(compiled), compiled.positiontup)
+            got = (str(compiled), compiled.positiontup)
+            setattr(self, key, got)
         return got
 
     def hold(self, year: int, hashes: list[str], reason_code: str, reason: str) -> int:
@@ -787,17 +895,13 @@ class Store:
                 select(*R.c).where(R.c.year == year))}
 
     def review_row(self, year: int, agency_code: str) -> ReviewRow | None:
-        R = t.reviews
-        with self._read() as c:
-            r = c.execute(select(*R.c).where(R.c.year == year, R.c.agency_code == agency_code)).first()
+        r = self._points.first("review_row", _q_review_row, year=year, code=agency_code)
         return ReviewRow(*r) if r else None
 
     def finding_notes(self, year: int, agency_code: str) -> dict[str, NoteRow]:
         """Explanations and decisions of an agency's findings, by fingerprint."""
-        N = t.finding_notes
-        with self._read() as c:
-            return {r.fingerprint: NoteRow(*r[2:]) for r in c.execute(
-                select(*N.c).where(N.c.year == year, N.c.agency_code == agency_code))}
+        return {r[2]: NoteRow(*r[2:]) for r in self._points.all("finding_notes", _q_finding_notes, year=year,
+                                                                 code=agency_code)}
 
     def audit_log(self, year: int | None = None, agency_code: str | None = None) -> list[AuditRow]:
         """The audit log, oldest first (of a year, of an agency)."""
@@ -856,16 +960,32 @@ class Store:
 
     def submission_of(self, year: int, sha256: str) -> tuple[int, str | None] | None:
         """(id, agency code) of the file with this SHA-256 in ``year``, or None."""
-        with self._read() as c:
-            r = c.execute(select(S.c.id, S.c.agency_code).where(S.c.year == year, S.c.sha256 == sha256)).first()
+        r = self._points.first("submission_of", _q_submission_of, year=year, sha=sha256)
         return (r[0], r[1]) if r else None
 
-    def versions(self, year: int, agency_code: str) -> list[Record]:
-        """An agency's submissions of ``year``, oldest first, without their data and findings (a page's list)."""
-        stmt = (select(*self._columns(S, False, False)).where(S.c.agency_code == agency_code, S.c.year == year)
-                .order_by(S.c.received_at, S.c.file_mtime, S.c.id))
-        with self._read() as c:
-            return [_record(r) for r in c.execute(stmt)]
+    def versions(self, year: int, agency_code: str, *, findings_of: int | None = None) -> list[Record]:
+        """An agency's submissions of ``year``, oldest first, without their data and findings (a page's list).
+
+        ``findings_of``: the id of one submission whose findings come with it (the one a page shows);
+        -1: the latest one's.
+        """
+        return self.agency_view(year, agency_code, findings_of=findings_of)[0]
+
+    def agency_view(self, year: int, agency_code: str, *, findings_of: int | None = None
+                    ) -> tuple[list[Record], ReviewRow | None, dict[str, NoteRow]]:
+        """What an agency's page reads, in one round trip: :meth:`versions`, :meth:`review_row`, :meth:`finding_notes`."""
+        params = {"year": year, "code": agency_code}
+        rows, review, notes = self._points.batch(
+            ("versions", _q_versions, dict(params, sid=findings_of if findings_of is not None else 0), True),
+            ("review_row", _q_review_row, params, False),
+            ("finding_notes", _q_finding_notes, params, True))
+        if findings_of == -1 and rows:
+            last = rows[-1]
+            got = self._points.first("findings", _q_findings, sid=last[0])
+            if got is not None:
+                rows[-1] = (*last[:_FINDINGS], got[0], *last[_FINDINGS + 1:])
+        return ([_record(r) for r in rows], ReviewRow(*review) if review else None,
+                {r[2]: NoteRow(*r[2:]) for r in notes})
 
     def reading(self):
         """Several reads in one transaction: one consistent view, and on PostgreSQL no BEGIN/COMMIT per read."""
@@ -901,12 +1021,7 @@ class Store:
     def link_by_hash(self, token_hash: str) -> dict | None:
         """The link whose token hashes to ``token_hash`` (revoked and expired ones too: the caller decides),
         with ``agency_name`` from the roster of its year (None when the agency has left the roster)."""
-        L = t.portal_links
-        stmt = (select(*[L.c[n] for n in self._LINK_COLS], A.c.name)
-                .select_from(L.outerjoin(A, sa.and_(A.c.year == L.c.year, A.c.code == L.c.agency_code)))
-                .where(L.c.token_hash == token_hash))
-        with self._read() as c:
-            row = c.execute(stmt).first()
+        row = self._points.first("link_by_hash", lambda: _q_link_by_hash(self._LINK_COLS), hash=token_hash)
         return dict(zip(self._LINK_COLS + ("agency_name",), row)) if row else None
 
     def link_of(self, year: int, code: str) -> dict | None:

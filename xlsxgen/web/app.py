@@ -418,8 +418,10 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         show = _int(request.query_params.get("v"))
         return await agency_page(request, link, show)
 
-    async def agency_page(request: Request, link: dict, show: int | None, notice: str = "", flagged: bool = False):
-        st = await run(P.agency_state, link["agency_code"], show=show, link=link, office=False)
+    async def agency_page(request: Request, link: dict, show: int | None, notice: str = "", flagged: bool = False,
+                          st: dict | None = None):
+        if st is None:
+            st = await run(P.agency_state, link["agency_code"], show=show, link=link, office=False)
         token = request.path_params["token"]
         # the page's own address (the upload answers with the page; the script puts this address in the bar,
         # so that reloading shows the page again instead of sending the file again)
@@ -445,12 +447,18 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
             return message(request, f"文件超过 {upload_limit // (1024 * 1024)} MB 上限，已拒绝。", 413)
         if not data:
             return message(request, "上传的文件是空的。", 400)
+        code = link["agency_code"]
+
+        def receive(portal, store):  # one trip to the thread pool: the upload, then the page's state
+            out = P.receive_upload(portal, store, code=code, data=data, file_name=name, link=link)
+            return out, P.agency_state(portal, store, code, show=out.record_id, link=link, office=False)
+
         try:
-            out = await run(P.receive_upload, code=link["agency_code"], data=data, file_name=name, link=link)
+            out, st = await run(receive)
         except P.PortalError as e:
             return message(request, str(e), e.status)
         # the findings at once: the answer to the upload is the agency's page showing them (one round trip)
-        return await agency_page(request, link, out.record_id, notice=out.notice, flagged=out.flagged)
+        return await agency_page(request, link, out.record_id, notice=out.notice, flagged=out.flagged, st=st)
 
     async def agency_workbook(request: Request):
         link, err = await agency_link(request)

@@ -234,12 +234,7 @@ def receive_upload(portal: Portal, store: Store, *, code: str, data: bytes, file
     name = clean_name(file_name)
     sha = hashlib.sha256(data).hexdigest()
     store_blob(portal.uploads, data, sha)
-    seen = store.submission_of(year, sha)
-    if seen is not None and seen[1] == code:
-        return UploadOutcome(seen[0], "这个文件此前已经上传过，内容完全相同，结果如下。")
-    if seen is not None:  # the very same bytes were received for another agency: say nothing about it
-        return UploadOutcome(None, "这个文件已经由其他单位报送过，不能作为本单位的报送。请上传本单位填写的工作簿。",
-                             flagged=True)
+    # a file already received is found by the insert below (one round trip on the common path, a new file)
     out = {"path": f"门户上传/{sha[:16]}", "rel": f"门户上传/{sha[:16]}", "file_name": name, "size": len(data),
            "file_mtime": now_iso(), "sha256": sha}
     res = intake.process_data(data, out, store)
@@ -258,9 +253,15 @@ def receive_upload(portal: Portal, store: Store, *, code: str, data: bytes, file
         row["agency_name"] = agency.name
     row["received_at"] = now_iso()
     row["run_id"] = None
-    store.add_submissions([row])  # every upload is in the agency's history (the submissions table): no audit row
-    seen = store.submission_of(year, sha)
-    outcome.record_id = seen[0] if seen else None
+    # every upload is in the agency's history (the submissions table): no audit row
+    outcome.record_id = store.add_submission(row)
+    if outcome.record_id is None:  # these very bytes were received before (year, SHA-256): nothing new stored
+        seen = store.submission_of(year, sha)
+        if seen is not None and seen[1] == code:
+            return UploadOutcome(seen[0], "这个文件此前已经上传过，内容完全相同，结果如下。")
+        # received for another agency: say nothing about it
+        return UploadOutcome(None, "这个文件已经由其他单位报送过，不能作为本单位的报送。请上传本单位填写的工作簿。",
+                             flagged=True)
     if res.get("data") and link is not None and not link.get("contact"):
         contact = json.loads(res["data"]).get("contact") or {}
         text = " ".join(v for v in (contact.get("person"), contact.get("phone")) if v)
@@ -330,17 +331,16 @@ def _agency_state(portal: Portal, store: Store, code: str, *, show, link, office
     name = link.get("agency_name") if link else None
     agency = store.agency(year, code) if name is None else None
     name = name or (agency.name if agency else None)
-    history = store.versions(year, code)
+    # the versions (with the findings of the one shown: ``show``, else the latest), review, notes: one round trip
+    history, row, notes = store.agency_view(year, code, findings_of=show if show is not None else -1)
     current = next((r for r in reversed(history) if r.status != REJECTED), None)
-    shown_id = show if show is not None and any(r.id == show for r in history) else (
-        history[-1].id if history else None)
-    shown = store.get(shown_id) if shown_id is not None else None  # with its findings
-    row = store.review_row(year, code)
+    shown = next((r for r in history if r.id == show), None) if show is not None else None
+    if shown is None and history:
+        shown = history[-1] if show is None else store.get(history[-1].id)  # (an unknown ``show``: the latest)
     state = review.effective_state(row, current.id if current else None)
     if state == REVIEW_PENDING and (current is None or current.status not in USABLE):
         state = None
     newer_waiting = bool(state == REVIEW_ACCEPTED and current and row and row.submission_id != current.id)
-    notes = store.finding_notes(year, code)
     events = store.audit_log(year, code) if office else []
     if office:
         comments = [{"at": short_time(e.at), "action": ACTION_WORDS.get(e.action, e.action), "comment": e.comment}

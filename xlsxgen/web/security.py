@@ -168,11 +168,15 @@ class SecurityMiddleware:
                 except ValueError:
                     declared = None
         scope.setdefault("state", {})["body_limit"] = limit
+        started = time.perf_counter()
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = [h for h in message.get("headers", []) if h[0].lower() not in dict(SECURITY_HEADERS)]
                 headers.extend(SECURITY_HEADERS)
+                # the time this worker spent on the request (from its first byte to the answer): the load
+                # script tells server time from waiting in queues by it (a duration, nothing about content)
+                headers.append((b"server-timing", f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode()))
                 message = dict(message, headers=headers)
             await send(message)
 
