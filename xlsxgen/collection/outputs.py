@@ -157,16 +157,17 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
                            previous=prev_total, role=CONSOLIDATED_ROLE))
         res.sum_json = write_atomic(out / f"汇总数据-{year}.json",
                                     json.dumps(to_canonical(spec, total), ensure_ascii=False, indent=2) + "\n")
-        # 5. the report draft of the sum
-        for fmt in draft_formats:
+        # 5. the report draft of the sum (the templates rendered once for every format)
+        if draft_formats:
             try:
-                body, warnings = render_consolidated(spec, total, [(n, nar) for _, n, nar in agency_texts()], fmt,
-                                                     previous=prev_total)
+                bodies, _warnings = render_consolidated(spec, total, [(n, nar) for _, n, nar in agency_texts()],
+                                                        tuple(draft_formats), previous=prev_total)
             except XlsxgenError as e:
-                res.notes.append(f"汇总报告草稿（{fmt}）未生成：{e}")
-                continue
-            res.drafts.append(write_atomic(out / f"年报草稿-{safe_file_part(sum_name)}-{year}{SUFFIXES[fmt]}",
-                                           body))
+                res.notes.append(f"汇总报告草稿（{'、'.join(draft_formats)}）未生成：{e}")
+                bodies = {}
+            for fmt, body in bodies.items():
+                res.drafts.append(write_atomic(out / f"年报草稿-{safe_file_part(sum_name)}-{year}{SUFFIXES[fmt]}",
+                                               body))
     else:
         res.notes.append("还没有已接受的报送（xlsxgen review accept），未生成汇总数据和报告草稿" if require_review
                          else "还没有通过校验的报送，未生成汇总数据和报告草稿")

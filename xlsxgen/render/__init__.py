@@ -25,7 +25,7 @@ BINARY = ("docx", "pdf")
 
 __all__ = [
     "BINARY", "FORMATS", "SUFFIXES", "FinalError", "LoadedSource", "TemplateError", "load_source", "missing_parts",
-    "render_markup", "render_report",
+    "render_markup", "render_report", "render_reports",
 ]
 
 
@@ -116,9 +116,22 @@ def render_report(spec, submission, fmt: str, previous=None, templates_dir=None,
     by LibreOffice (:mod:`xlsxgen.render.pdf`), so it implies ``final``.
     Returns ``str`` for text formats, ``bytes`` for docx and pdf.
     """
-    if fmt not in FORMATS:
-        raise UsageError(f"未知的输出格式 {fmt!r}，可用：{'、'.join(FORMATS)}")
-    if fmt == "pdf":
+    outputs, warnings = render_reports(spec, submission, (fmt,), previous, templates_dir, final=final,
+                                       options=options, compilation=compilation)
+    return outputs[fmt], warnings
+
+
+def render_reports(spec, submission, fmts, previous=None, templates_dir=None, *, final: bool = False,
+                   options=None, compilation=None) -> tuple[dict, list[str]]:
+    """The draft in several formats from one rendering of the templates: ({fmt: output}, warnings).
+
+    The same as :func:`render_report` once per format (a consolidated draft of 1,000 agencies: the
+    templates are rendered once, not once per format). ``pdf`` among ``fmts`` implies ``final``.
+    """
+    for fmt in fmts:
+        if fmt not in FORMATS:
+            raise UsageError(f"未知的输出格式 {fmt!r}，可用：{'、'.join(FORMATS)}")
+    if "pdf" in fmts:
         from xlsxgen.render import pdf
 
         pdf.find_soffice()  # before any work: say how to install LibreOffice
@@ -129,7 +142,7 @@ def render_report(spec, submission, fmt: str, previous=None, templates_dir=None,
         parts = missing_parts(blocks, ctx)
         if parts:
             raise FinalError(parts)
-    return write_blocks(blocks, ctx, fmt, final), list(ctx.warnings)
+    return {fmt: write_blocks(blocks, ctx, fmt, final) for fmt in fmts}, list(ctx.warnings)
 
 
 def write_blocks(blocks, ctx, fmt: str, final: bool = False) -> bytes | str:

@@ -94,15 +94,20 @@ class Compilation:
         return [a for a in self.agencies if a not in have]
 
 
-def render_consolidated(spec, total, agencies, fmt: str, previous=None, templates_dir=None, *,
+def render_consolidated(spec, total, agencies, fmt, previous=None, templates_dir=None, *,
                         final: bool = False, options=None):
     """The consolidated draft: the figures of ``total`` (the sum), the agencies' words of ``agencies``
-    (``[(name, Submission)]`` in roster order) under each narrative item. Returns (output, warnings)."""
-    from xlsxgen.render import render_report
+    (``[(name, Submission)]`` in roster order) under each narrative item. Returns (output, warnings).
+
+    ``fmt``: one format, or a tuple of formats — then the output is ``{fmt: output}``, the templates
+    rendered once for all of them."""
+    from xlsxgen.render import render_reports
 
     comp = agencies if isinstance(agencies, Compilation) else Compilation(spec, agencies)
-    out, warnings = render_report(spec, total, fmt, previous, templates_dir, final=final, options=options,
-                                  compilation=comp)
+    fmts = (fmt,) if isinstance(fmt, str) else tuple(fmt)
+    outputs, warnings = render_reports(spec, total, fmts, previous, templates_dir, final=final, options=options,
+                                       compilation=comp)
+    out = outputs[fmt] if isinstance(fmt, str) else outputs
     for f in comp.fields:
         lacking = comp.without(f.key)
         if lacking and comp.count:

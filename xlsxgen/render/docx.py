@@ -33,6 +33,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+from lxml import etree
 
 from xlsxgen.render.context import provenance
 from xlsxgen.render.tables import grid_of
@@ -285,11 +287,33 @@ def _add_run(paragraph, text: str):
     return run
 
 
+_W_R, _W_T, _W_RPR, _W_RFONTS = qn("w:r"), qn("w:t"), qn("w:rPr"), qn("w:rFonts")
+_XML_SPACE = qn("xml:space")
+_LEAD_FONTS = {qn("w:ascii"): FONT_LATIN, qn("w:hAnsi"): FONT_LATIN, qn("w:eastAsia"): FONT_H2,
+               qn("w:cs"): FONT_LATIN}  # what _fonts(…, FONT_H2) sets, in its order
+
+
 def _add_runs(paragraph, runs, spans: dict, final: bool = False):
+    """The runs of a paragraph. Plain runs (no tab or break) are built as lxml elements directly — the same
+    XML as ``add_run`` + ``_fonts``, without python-docx's child-order search per element (a consolidated
+    draft has tens of thousands of runs); the others go through python-docx."""
+    p_el = paragraph._p
     for r in runs:
-        run = _add_run(paragraph, r.text)
-        if r.lead:
-            _fonts(run._r.get_or_add_rPr(), FONT_H2)
+        text = r.text
+        if text and _NEEDS_MARKUP.search(text):
+            run = _add_run(paragraph, text)
+            if r.lead:
+                _fonts(run._r.get_or_add_rPr(), FONT_H2)
+        else:
+            r_el = etree.SubElement(p_el, _W_R)
+            if r.lead:
+                etree.SubElement(etree.SubElement(r_el, _W_RPR), _W_RFONTS, _LEAD_FONTS)
+            if text:
+                t = etree.SubElement(r_el, _W_T)
+                t.text = text
+                if text != text.strip():
+                    t.set(_XML_SPACE, "preserve")
+            run = Run(r_el, paragraph)
         if r.todo and not final:
             run.font.highlight_color = WD_COLOR_INDEX.YELLOW
         if r.source is not None and not final:
