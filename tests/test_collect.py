@@ -21,7 +21,7 @@ from xlsxgen.collection.outputs import write_outputs
 from xlsxgen.collection.overview import build_overview
 from xlsxgen.collection.roster import read_roster
 from xlsxgen.collection.store import Store  # noqa: E402
-from xlsxgen.data import from_canonical_trusted  # noqa: E402
+from xlsxgen.data import from_canonical_trusted, to_canonical  # noqa: E402
 from xlsxgen.demo import break_balance, simulate, type_over_total  # noqa: E402
 from xlsxgen.spec import load_format  # noqa: E402
 from xlsxgen.workbook.writer import build_workbook  # noqa: E402
@@ -517,3 +517,28 @@ def test_collect_across_format_versions_runs_the_shared_cross_year_rule(tmp_path
     assert "cross_year.carried_over" in rules["L2"] and cur["L2"].status == "invalid"
     assert "cross_year.carried_over" not in rules["L1"] and cur["L1"].usable
     assert all("crossyear.skipped" in r for r in rules.values())  # 现行有效件数 has no 2019 counterpart
+
+
+def test_outputs_written_by_child_processes_are_the_serial_ones(cycle):
+    """The canonical JSON and the drafts are written by forked children when the machine has cores to spare:
+    the files are byte for byte those of one process doing everything, and the drafts' sum is the workbooks'."""
+    from xlsxgen.collection.consolidate import sum_store
+
+    c = cycle
+    collect(c["inbox"], db=c["db"], year=c["year"], roster_path=c["roster_path"], show_progress=False)
+    got = {}
+    with Store.open(c["db"]) as store:
+        ov = build_overview(store, c["year"])
+        for parallel in (False, True):
+            out = c["tmp"] / f"out-{parallel}"
+            outs = write_outputs(store, ov, spec=c["spec"], out_dir=out, sum_name="测试市", parallel=parallel)
+            assert outs.data_files == 4 and len(outs.drafts) == 2 and outs.official is not None
+            got[parallel] = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+                             if p.is_file()}
+        total, summed = sum_store(c["spec"], store, c["year"], agency_name="测试市")
+    assert got[True].keys() == got[False].keys()
+    # what the children write (the workbooks carry their creation time, a run apart: compared by name only)
+    children = [k for k in got[True] if k.startswith("数据/") or k.endswith((".docx", ".md")) or k.endswith(".json")]
+    assert len(children) == 4 + 2 + 1 and all(got[True][k] == got[False][k] for k in children)
+    sum_doc = json.loads(got[True][f"汇总数据-{c['year']}.json"])
+    assert summed == 4 and sum_doc == json.loads(json.dumps(to_canonical(c["spec"], total), ensure_ascii=False))

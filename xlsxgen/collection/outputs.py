@@ -69,23 +69,61 @@ FEEDBACK_PREFIX = "反馈单-"
 
 
 def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: str = "", sum_code: str = "",
-                  draft_formats=("docx", "md"), require_review: bool = False) -> Outputs:
+                  draft_formats=("docx", "md"), require_review: bool = False, parallel: bool | None = None) -> Outputs:
     """Write the overview, feedback files, consolidated workbooks, drafts and canonical JSON to ``out_dir``.
 
     ``require_review``: the canonical JSON, the consolidated workbook, the sum and the drafts use the
     submissions accepted in review (``xlsxgen review accept``) instead of every usable current one.
+
+    ``parallel`` (default: when the machine has more than one core and can fork): the canonical JSON and
+    the drafts are written by two child processes, each with its own store connection, while this process
+    writes the overview, the feedback and the consolidated workbooks — the same files as one after the
+    other (tested), in about half the time for 1,000 agencies.
     """
 
     year = overview.year
     out = prepare_out_dir(out_dir)
     res = Outputs()
     sum_name = sum_name or "各单位汇总"
+    if parallel is None:
+        parallel = _can_fork() and (os.cpu_count() or 1) > 1
+    labels = {r.code: r.label for r in overview.rows}
+    names = {r.code: r.name for r in overview.rows}  # the roster's names
+    data_dir = out / "数据"
 
-    # 1. the overview
+    def json_job(st):
+        return _write_canonical_json(st, spec, year, data_dir, require_review)
+
+    def drafts_job(st):
+        return _write_drafts(st, spec, year, out, names, sum_name, sum_code, draft_formats, require_review)
+
+    if parallel:
+        children = [_Child(store.target, json_job), _Child(store.target, drafts_job)]
+    else:
+        children = []
+
+    _write_overview_and_feedback(store, overview, spec, out, res)
+    summed = _write_consolidated(store, spec, year, out, res, labels, names, sum_name, sum_code, require_review)
+
+    if parallel:
+        (data_files, json_notes), (drafts, draft_notes) = (c.result() for c in children)
+    else:
+        data_files, json_notes = json_job(store)
+        drafts, draft_notes = drafts_job(store)
+    res.data_dir, res.data_files = data_dir, data_files
+    res.drafts = drafts
+    res.notes = json_notes + res.notes + draft_notes
+    if not summed:
+        res.notes.append("还没有已接受的报送（xlsxgen review accept），未生成汇总数据和报告草稿" if require_review
+                         else "还没有通过校验的报送，未生成汇总数据和报告草稿")
+    return res
+
+
+def _write_overview_and_feedback(store: Store, overview: Overview, spec, out: Path, res: Outputs) -> None:
+    """1. the overview; 2. feedback, one per agency with problems (stale ones of earlier runs are removed)."""
+    year = overview.year
     res.overview = write_atomic(out / f"报送情况-{year}.xlsx",
                                 build_overview_workbook(overview, title=spec.report_title_for("", year) + "报送情况"))
-
-    # 2. feedback, one per agency with problems (stale ones of earlier runs are removed)
     fb_dir = out / "反馈单"
     fb_dir.mkdir(exist_ok=True)
     res.feedback_dir = fb_dir
@@ -103,11 +141,10 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
         wanted.add(name)
     _remove_stale(fb_dir, f"{FEEDBACK_PREFIX}{year}-*.xlsx", keep=wanted)
 
-    # 3. canonical JSON of every accepted submission
-    data_dir = out / "数据"
+
+def _write_canonical_json(store: Store, spec, year: int, data_dir: Path, require_review: bool) -> tuple[int, list]:
+    """3. canonical JSON of every accepted submission: (files written, notes)."""
     data_dir.mkdir(exist_ok=True)
-    res.data_dir = data_dir
-    labels = {r.code: r.label for r in overview.rows}
     written = set()
     outside = []
     for rec in store.current(year, with_data=True, reviewed=require_review):
@@ -119,13 +156,30 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
             name = f"{year}-{safe_file_part(rec.agency_code or '', 30)}-{safe_file_part(rec.agency_name or '')}.json"
             _write_quick(data_dir / name, canonical_text(doc))
             written.add(name)
-            res.data_files += 1
+    notes = []
     if outside:
-        res.notes.append(f"{len(outside)} 个单位的入库数据有超出允许范围的数值（旧版本入库），未导出规范 JSON、未计入合计："
-                         + "、".join(outside[:10]) + ("等" if len(outside) > 10 else "") + "；请让这些单位重新报送")
+        notes.append(f"{len(outside)} 个单位的入库数据有超出允许范围的数值（旧版本入库），未导出规范 JSON、未计入合计："
+                     + "、".join(outside[:10]) + ("等" if len(outside) > 10 else "") + "；请让这些单位重新报送")
     _remove_stale(data_dir, f"{year}-*.json", keep=written)
+    return len(written), notes
 
-    # 4. the consolidated workbook (streamed) and the sum in the official layout
+
+def _agency_texts(store: Store, year: int, names: dict, require_review: bool):
+    """(code, name, narrative) of the usable submissions, in roster order."""
+    for r in store.current(year, with_data=True, with_findings=False, reviewed=require_review):
+        if r.usable and r.data_json:
+            yield r.agency_code, names.get(r.agency_code) or r.agency_name, json.loads(r.data_json).get("narrative")
+
+
+def _previous_sum(store: Store, spec, year: int, sum_name: str, sum_code: str, require_review: bool):
+    # last year's sum: its accepted submissions if that year was reviewed too
+    prev_reviewed = require_review and bool(store.review_rows(year - 1))
+    return sum_store(spec, store, year - 1, agency_name=sum_name, agency_code=sum_code, reviewed=prev_reviewed)[0]
+
+
+def _write_consolidated(store: Store, spec, year: int, out: Path, res: Outputs, labels: dict, names: dict,
+                        sum_name: str, sum_code: str, require_review: bool) -> int:
+    """4. the consolidated workbook (streamed), the sum in the official layout and as JSON: how many summed."""
     res.consolidated = out / f"汇总表-{year}.xlsx"
 
     def state_label(rec):
@@ -133,46 +187,95 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
             return REVIEW_WORDS[REVIEW_ACCEPTED]
         return labels.get(rec.agency_code) or STATE_LABELS.get(STATE_OF_STATUS.get(rec.status, ""), rec.status)
 
-    names = {r.code: r.name for r in overview.rows}  # the roster's names
-
-    def agency_texts():  # (code, name, narrative) of the usable submissions, in roster order
-        for r in store.current(year, with_data=True, with_findings=False, reviewed=require_review):
-            if r.usable and r.data_json:
-                yield r.agency_code, names.get(r.agency_code) or r.agency_name, json.loads(r.data_json).get("narrative")
-
     total, res.summed = write_consolidated_workbook(
         res.consolidated, spec=spec, year=year, state_label=state_label, sum_name=sum_name,
         records=(r for r in store.current(year, with_data=True, reviewed=require_review)
                  if r.status in USABLE + (INVALID,)),
-        texts=agency_texts())
+        texts=_agency_texts(store, year, names, require_review))
     total.agency_code = sum_code
     if res.summed:
-        # last year's sum: its accepted submissions if that year was reviewed too
-        prev_reviewed = require_review and bool(store.review_rows(year - 1))
-        prev_total, _ = sum_store(spec, store, year - 1, agency_name=sum_name, agency_code=sum_code,
-                                  reviewed=prev_reviewed)
+        prev_total = _previous_sum(store, spec, year, sum_name, sum_code, require_review)
         res.official = write_atomic(
             out / f"汇总-{year}-{safe_file_part(sum_name)}.xlsx",
             build_workbook(spec, year=year, agency_name=sum_name, agency_code=sum_code, data=total,
                            previous=prev_total, role=CONSOLIDATED_ROLE))
         res.sum_json = write_atomic(out / f"汇总数据-{year}.json",
                                     json.dumps(to_canonical(spec, total), ensure_ascii=False, indent=2) + "\n")
-        # 5. the report draft of the sum (the templates rendered once for every format)
-        if draft_formats:
-            try:
-                bodies, _warnings = render_consolidated(spec, total, [(n, nar) for _, n, nar in agency_texts()],
-                                                        tuple(draft_formats), previous=prev_total)
-            except XlsxgenError as e:
-                res.notes.append(f"汇总报告草稿（{'、'.join(draft_formats)}）未生成：{e}")
-                bodies = {}
-            for fmt, body in bodies.items():
-                res.drafts.append(write_atomic(out / f"年报草稿-{safe_file_part(sum_name)}-{year}{SUFFIXES[fmt]}",
-                                               body))
-    else:
-        res.notes.append("还没有已接受的报送（xlsxgen review accept），未生成汇总数据和报告草稿" if require_review
-                         else "还没有通过校验的报送，未生成汇总数据和报告草稿")
-    return res
+    return res.summed
 
+
+def _write_drafts(store: Store, spec, year: int, out: Path, names: dict, sum_name: str, sum_code: str,
+                  draft_formats, require_review: bool) -> tuple[list, list]:
+    """5. the report draft of the sum (the templates rendered once for every format): (paths, notes).
+
+    The sum is the consolidated workbook's (:func:`sum_store` adds the same submissions)."""
+    if not draft_formats:
+        return [], []
+    total, summed = sum_store(spec, store, year, agency_name=sum_name, agency_code=sum_code, reviewed=require_review)
+    if not summed:
+        return [], []
+    prev_total = _previous_sum(store, spec, year, sum_name, sum_code, require_review)
+    try:
+        bodies, _warnings = render_consolidated(spec, total, [(n, nar) for _, n, nar in
+                                                              _agency_texts(store, year, names, require_review)],
+                                                tuple(draft_formats), previous=prev_total)
+    except XlsxgenError as e:
+        return [], [f"汇总报告草稿（{'、'.join(draft_formats)}）未生成：{e}"]
+    return [write_atomic(out / f"年报草稿-{safe_file_part(sum_name)}-{year}{SUFFIXES[fmt]}", body)
+            for fmt, body in bodies.items()], []
+
+
+# ---------------------------------------------------------------------------- outputs written by child processes
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+class _Child:
+    """``fn(store)`` in a forked child process with its own connection to the store at ``target``.
+
+    :meth:`result` returns what ``fn`` returned, or raises its error again: an
+    :class:`~xlsxgen.errors.XlsxgenError` with its own (Chinese) message, anything else as an error
+    naming what failed (the same error the parent would have raised doing it itself).
+    """
+
+    def __init__(self, target: str, fn):
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self._recv, send = ctx.Pipe(duplex=False)
+
+        def run():
+            try:
+                with Store.open_readonly(target) as st:
+                    got = ("ok", fn(st))
+            except XlsxgenError as e:
+                got = ("xlsxgen", str(e))
+            except BaseException as e:  # noqa: BLE001 - carried to the parent, raised there
+                got = ("error", f"{type(e).__name__}: {e}")
+            send.send(got)
+            send.close()
+
+        self._proc = ctx.Process(target=run, daemon=True)
+        self._proc.start()
+        send.close()
+
+    def result(self):
+        try:
+            kind, value = self._recv.recv()
+        except EOFError:
+            kind, value = "error", f"输出子进程意外退出（退出码 {self._proc.exitcode}）"
+        finally:
+            self._recv.close()
+            self._proc.join()
+        if kind == "ok":
+            return value
+        if kind == "xlsxgen":
+            raise XlsxgenError(value)
+        raise RuntimeError(value)
 
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(v, ensure_ascii=False), without a new encoder per call

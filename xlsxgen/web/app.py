@@ -255,7 +255,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         code = request.path_params["code"]
         show = _int(request.query_params.get("v"))
         st = await run(P.agency_state, code, show=show)
-        if st["current"] is None and not st["history"] and st["name"] == code:
+        if st.current is None and not st.history and st.name == code:
             return message(request, "找不到这个单位。", 404)
         issued = request.session.pop("issued_link", None)
         issued = issued if issued and issued.get("code") == code else None
@@ -425,7 +425,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         token = request.path_params["token"]
         # the page's own address (the upload answers with the page; the script puts this address in the bar,
         # so that reloading shows the page again instead of sending the file again)
-        canonical = f"/a/{token}" + (f"?v={st['shown']['id']}" if st["shown"] else "")
+        canonical = f"/a/{token}" + (f"?v={st.shown.id}" if st.shown else "")
         return page(request, "agency.html", a=st, token=token, notice=notice, flagged=flagged, user=None,
                     limit_mb=upload_limit // (1024 * 1024), canonical=canonical)
 
