@@ -26,6 +26,7 @@ import yaml
 
 from xlsxgen.errors import SpecError
 from xlsxgen.spec import expr
+from xlsxgen.spec.model import read_yaml
 
 FILE_NAME = "derived.yaml"
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -69,7 +70,7 @@ def _load(spec) -> tuple[Derived, ...]:
         if not source.is_file():
             return ()
         try:
-            doc = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+            doc = read_yaml(source.read_text(encoding="utf-8")) or {}
         except OSError as e:
             raise SpecError(f"无法读取派生指标定义 {source}：{e.strerror or e}") from None
         except yaml.YAMLError as e:

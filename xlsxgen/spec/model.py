@@ -377,11 +377,21 @@ def _load_definitions(r: _Reader, items, path, tables, is_rule) -> tuple[Definit
     return tuple(out)
 
 
+# libyaml's safe loader when PyYAML was built with it (the same documents as yaml.safe_load, ~7× faster:
+# a command loads a format in ~4 ms instead of ~25 ms)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(text: str):
+    """``yaml.safe_load(text)``, with libyaml when available."""
+    return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (CSafeLoader or SafeLoader)
+
+
 def load_spec_file(path: Path) -> FormatSpec:
     path = Path(path)
     r = _Reader(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = read_yaml(path.read_text(encoding="utf-8"))
     except OSError as e:
         raise SpecError(f"无法读取格式定义 {path}：{e.strerror or e}") from None
     except yaml.YAMLError as e:
