@@ -309,6 +309,15 @@ def test_security_headers_everywhere(env, path):
     assert h["referrer-policy"] == "no-referrer"
 
 
+def test_every_answer_says_how_long_the_worker_took(env, books):
+    """Server-Timing: the worker's own time (bench/portal_load.py tells it from queueing by it)."""
+    c = env.client()
+    page = upload(c, env.tokens["W01"], books[("W01", "good")])
+    got = re.fullmatch(r"app;dur=(\d+\.\d)", page.headers["server-timing"])
+    assert got and 0 < float(got.group(1)) < 60_000
+    assert re.fullmatch(r"app;dur=\d+\.\d", c.get("/nope").headers["server-timing"])
+
+
 def test_no_inline_script_in_any_page(env, books):
     c = env.client()
     pages = [c.get(f"/a/{env.tokens['W01']}").text, upload(c, env.tokens["W01"], books[("W01", "bad")]).text,
