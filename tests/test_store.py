@@ -152,6 +152,21 @@ def test_same_file_twice_is_stored_once(db):
         assert s.add_submissions([row("aa"), row("bb"), row("cc")]) == 2
 
 
+def test_an_upload_is_inserted_and_its_page_read_in_one_go(db):
+    """add_submission_viewed: the id and the agency's versions (the new one with its findings), review
+    row and notes, as agency_view reads them; nothing inserted and no view for a file stored already."""
+    with Store.open(db) as s:
+        first = s.add_submission(row("a1", findings='[{"rule":"r1"}]'))
+        sid, view = s.add_submission_viewed(row("a2", received="2025-01-11T10:00:00", findings='[{"rule":"r2"}]'))
+        assert sid is not None and sid != first
+        versions, review, notes = view
+        assert [r.id for r in versions] == [first, sid] and review is None and notes == {}
+        assert versions[-1].findings == [{"rule": "r2"}] and versions[0].findings == []  # only the new one's
+        assert view == s.agency_view(2024, "001", findings_of=sid)
+        assert s.add_submission_viewed(row("a2", received="2025-01-12T10:00:00")) == (None, None)
+        assert len(s.history("001", 2024)) == 2
+
+
 def test_resubmission_becomes_current_and_history_keeps_every_version(db):
     with Store.open(db) as s:
         s.add_submissions([row("v1", status="invalid", received="2025-01-10T10:00:00")])

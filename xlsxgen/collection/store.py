@@ -265,18 +265,34 @@ class _PointReads:
 
     def batch(self, *reads) -> list:
         """Several reads ``(name, build, params, many)`` at once: on PostgreSQL pipelined (one round trip)."""
+        return self.run_many([(*self.prepare(name, build, params), many) for name, build, params, many in reads])
+
+    def prepare(self, name: str, build, params: dict) -> tuple[str, object]:
+        """(SQL, arguments) of a named statement, compiled once."""
+        sql, positions, defaults = self._sql(name, build)
+        args = {**defaults, **params}
+        if positions is not None:
+            args = [args[k] for k in positions]
+        return sql, args
+
+    def run_many(self, statements) -> list:
+        """Statements ``(sql, args, many)`` in order, each autocommitted; on PostgreSQL pipelined (one round
+        trip: a SELECT after an INSERT sees the inserted row). Their rows (``many``) or first rows."""
         if self.store.dialect != "postgresql":
-            return [self._run(name, build, params, many=many) for name, build, params, many in reads]
-        conn = self._conn()
-        driver = conn.driver_connection
+            out = []
+            for sql, args, many in statements:
+                cur = self.cursor()
+                try:
+                    cur.execute(sql, args)
+                    out.append(cur.fetchall() if many else cur.fetchone())
+                finally:
+                    cur.close()
+            return out
+        driver = self._conn().driver_connection
         cursors = []
         try:
             with driver.pipeline():
-                for name, build, params, many in reads:
-                    sql, positions, defaults = self._sql(name, build)
-                    args = {**defaults, **params}
-                    if positions is not None:
-                        args = [args[k] for k in positions]
+                for sql, args, many in statements:
                     cur = driver.cursor()
                     cur.execute(sql, args)
                     cursors.append((cur, many))
@@ -286,10 +302,7 @@ class _PointReads:
                 cur.close()
 
     def _run(self, name: str, build, params: dict, *, many: bool):
-        sql, positions, defaults = self._sql(name, build)
-        args = {**defaults, **params}
-        if positions is not None:
-            args = [args[k] for k in positions]
+        sql, args = self.prepare(name, build, params)
         cur = self.cursor()
         try:
             cur.execute(sql, args)
@@ -333,18 +346,29 @@ def _q_submission_of():
                                                  S.c.sha256 == sa.bindparam("sha", ""))
 
 
-def _q_versions():
+def _q_versions(shown=None):
+    """An agency's versions of a year, oldest first, without data; findings only of the one shown
+    (``shown``: the condition that picks it; by default ``id = :sid``)."""
+    shown = S.c.id == sa.bindparam("sid", 0) if shown is None else shown
     cols = []
     for name in _COLUMNS:
         if name == "data":
             cols.append(sa.null().label("data"))
         elif name == "findings":  # only the one a page shows
-            cols.append(sa.case((S.c.id == sa.bindparam("sid", 0), S.c.findings), else_=literal_column("'[]'"))
-                        .label("findings"))
+            cols.append(sa.case((shown, S.c.findings), else_=literal_column("'[]'")).label("findings"))
         else:
             cols.append(S.c[name])
     return (select(*cols).where(S.c.agency_code == sa.bindparam("code", ""), S.c.year == sa.bindparam("year", 0))
             .order_by(S.c.received_at, S.c.file_mtime, S.c.id))
+
+
+def _q_versions_by_sha():
+    return _q_versions(S.c.sha256 == sa.bindparam("sha", ""))
+
+
+def _agency_view(rows, review, notes) -> tuple[list[Record], ReviewRow | None, dict[str, NoteRow]]:
+    return ([_record(r) for r in rows], ReviewRow(*review) if review else None,
+            {r[2]: NoteRow(*r[2:]) for r in notes})
 
 
 def _q_findings():
@@ -600,6 +624,23 @@ class Store:
 
         Returns its id, or None when the same file (year, SHA-256) is stored already.
         """
+        return self._add_submission(row, [])[0]
+
+    def add_submission_viewed(self, row: dict) -> tuple[int | None, tuple | None]:
+        """:meth:`add_submission`, and in the same round trip what the agency's page then shows
+        (:meth:`agency_view` of the row's agency, with the new file's findings): (id, view); the view is
+        None when nothing was inserted (the same file was stored already)."""
+        year, code = row["year"], row["agency_code"]
+        params = {"year": year, "code": code}
+        sid, rows, review, notes = self._add_submission(row, [
+            (*self._points.prepare("versions_sha", _q_versions_by_sha, dict(params, sha=row["sha256"])), True),
+            (*self._points.prepare("review_row", _q_review_row, params), False),
+            (*self._points.prepare("finding_notes", _q_finding_notes, params), True)])
+        if sid is None:
+            return None, None
+        return sid, _agency_view(rows, review, notes)
+
+    def _add_submission(self, row: dict, then: list) -> list:
         if self.conn.in_transaction():
             raise RuntimeError("a store write inside an open read (finish iterating first)")
         sql, positions = self._insert_sql(returning=True)
@@ -607,15 +648,10 @@ class Store:
         if positions is not None:
             args = [args[c] for c in positions]
         try:
-            cur = self._points.cursor()
-            try:
-                cur.execute(sql, args)
-                got = cur.fetchone()
-            finally:
-                cur.close()
+            got, *rest = self._points.run_many([(sql, args, False), *then])
         except self._driver_errors() as e:
             raise StoreError(f"收集库 {self.path} 暂时无法写入：{_db_reason(e, self.target_info)}") from None
-        return got[0] if got else None
+        return [got[0] if got else None, *rest]
 
     def _driver_errors(self):
         if self.dialect == "sqlite":
@@ -984,8 +1020,7 @@ class Store:
             got = self._points.first("findings", _q_findings, sid=last[0])
             if got is not None:
                 rows[-1] = (*last[:_FINDINGS], got[0], *last[_FINDINGS + 1:])
-        return ([_record(r) for r in rows], ReviewRow(*review) if review else None,
-                {r[2]: NoteRow(*r[2:]) for r in notes})
+        return _agency_view(rows, review, notes)
 
     def reading(self):
         """Several reads in one transaction: one consistent view, and on PostgreSQL no BEGIN/COMMIT per read."""

@@ -451,7 +451,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
 
         def receive(portal, store):  # one trip to the thread pool: the upload, then the page's state
             out = P.receive_upload(portal, store, code=code, data=data, file_name=name, link=link)
-            return out, P.agency_state(portal, store, code, show=out.record_id, link=link, office=False)
+            return out, P.agency_state(portal, store, code, show=out.record_id, link=link, office=False, view=out.view)
 
         try:
             out, st = await run(receive)

@@ -198,6 +198,7 @@ class UploadOutcome:
     record_id: int | None
     notice: str = ""  # shown above the findings (flagged, duplicate)
     flagged: bool = False
+    view: tuple | None = None  # what the agency's page shows, read with the insert (Store.add_submission_viewed)
 
 
 def store_blob(uploads: Path, data: bytes, sha: str) -> Path:
@@ -255,7 +256,7 @@ def receive_upload(portal: Portal, store: Store, *, code: str, data: bytes, file
     row["received_at"] = now_iso()
     row["run_id"] = None
     # every upload is in the agency's history (the submissions table): no audit row
-    outcome.record_id = store.add_submission(row)
+    outcome.record_id, outcome.view = store.add_submission_viewed(row)
     if outcome.record_id is None:  # these very bytes were received before (year, SHA-256): nothing new stored
         seen = store.submission_of(year, sha)
         if seen is not None and seen[1] == code:
@@ -326,22 +327,23 @@ def record_view(rec) -> View:
 
 
 def agency_state(portal: Portal, store: Store, code: str, *, show: int | None = None, link: dict | None = None,
-                 office: bool = True) -> dict:
+                 office: bool = True, view: tuple | None = None) -> View:
     """Everything the office's page of an agency shows; ``office=False``: the agency's own page (no audit log).
 
-    ``link``: the agency's link when already read (its name and contact come with it).
+    ``link``: the agency's link when already read (its name and contact come with it); ``view``: its
+    :meth:`~xlsxgen.collection.store.Store.agency_view` when already read (an upload's, showing ``show``).
     """
     with store.reading():
-        return _agency_state(portal, store, code, show=show, link=link, office=office)
+        return _agency_state(portal, store, code, show=show, link=link, office=office, view=view)
 
 
-def _agency_state(portal: Portal, store: Store, code: str, *, show, link, office) -> dict:
+def _agency_state(portal: Portal, store: Store, code: str, *, show, link, office, view=None) -> View:
     year = portal.year
     name = link.get("agency_name") if link else None
     agency = store.agency(year, code) if name is None else None
     name = name or (agency.name if agency else None)
     # the versions (with the findings of the one shown: ``show``, else the latest), review, notes: one round trip
-    history, row, notes = store.agency_view(year, code, findings_of=show if show is not None else -1)
+    history, row, notes = view or store.agency_view(year, code, findings_of=show if show is not None else -1)
     current = next((r for r in reversed(history) if r.status != REJECTED), None)
     shown = next((r for r in history if r.id == show), None) if show is not None else None
     if shown is None and history:
