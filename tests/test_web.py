@@ -163,6 +163,32 @@ def test_upload_with_errors_then_corrected(env, books):
     assert "此前已经上传过" in text_of(again.text)
 
 
+def test_upload_is_checked_against_last_years_stored_report(env, books):
+    """Cross-year rules use the agency's stored data of last year (read with the link): a changed 上年结转
+    is an error naming last year's figure; another agency's upload is not checked against it."""
+    import json
+
+    from xlsxgen.data import Submission, to_canonical
+
+    spec = env.portal.spec
+    forward = {k: 7777 for k in spec.table("applications").input_cells() if k[0] == "carried_forward"}
+    last = Submission(spec.id, year=YEAR - 1, agency_name="测试市甲局", agency_code="W01",
+                      values={("applications",) + k: v for k, v in forward.items()})
+    with Store.open(env.db) as st:
+        st.add_submissions([dict(sha256="0" * 64, year=YEAR - 1, file_name="上年.xlsx", path="x", size=1, file_mtime="",
+                                 received_at="2023-01-20T10:00:00", agency_code="W01", agency_name="测试市甲局",
+                                 data_year=YEAR - 1, format_id=spec.id, status="accepted", errors=0, warnings=0,
+                                 findings="[]", data=json.dumps(to_canonical(spec, last), ensure_ascii=False))])
+        link, prev = st.link_with_previous(token_hash(env.tokens["W01"]), YEAR)
+        assert link["agency_code"] == "W01" and prev["agency"]["code"] == "W01"
+        assert st.link_with_previous(token_hash(env.tokens["W02"]), YEAR)[1] is None
+        assert st.link_with_previous(token_hash("x" * 32), YEAR) == (None, None)
+    c = env.client()
+    t = text_of(upload(c, env.tokens["W01"], books[("W01", "good")]).text)
+    assert "上年报告的结转下年度继续办理为7777" in t
+    assert "7777" not in text_of(upload(c, env.tokens["W02"], books[("W02", "good")]).text)
+
+
 def test_upload_reuses_the_intake_and_is_recorded(env, books):
     c = env.client()
     upload(c, env.tokens["W02"], books[("W02", "warn")])

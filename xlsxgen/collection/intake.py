@@ -293,7 +293,11 @@ def _init_worker(db_path: str, year: int, ignore_sigint: bool = True, parent: in
 
 def previous_from(store: Store, spec, code: str, year: int):
     """Last year's accepted data of ``code`` (a Submission) from ``store``, or None."""
-    doc = store.usable_data(year - 1, code)
+    return previous_of(spec, store.usable_data(year - 1, code))
+
+
+def previous_of(spec, doc: dict | None):
+    """Last year's stored canonical data ``doc`` as a Submission for the rules of ``spec``, or None."""
     if doc:
         prev_spec = format_of(doc.get("format"), spec)  # last year in an older format: the validator maps what it can
         if prev_spec is not None:
@@ -331,19 +335,22 @@ def _finding_dict(f) -> dict:
     return d
 
 
-def _import(data: bytes, name: str, store: Store | None = None):
+def _import(data: bytes, name: str, store: Store | None = None, known: tuple | None = None):
     """Read and validate one workbook: (status, reason, spec, submission, findings, metadata).
 
     Cross-year rules use the agency's accepted data of the previous year from
     the store (the worker's, or ``store``); without it, the last-year values the
-    workbook itself carries.
+    workbook itself carries. ``known``: ``(code, year, data)``, the stored data of
+    ``year - 1`` of agency ``code`` already read (used when the workbook is that agency's of that year).
     """
 
     res = importer.read_workbook(data, name=name)
     if res.status == "unreadable" or res.submission is None or res.spec is None:
         return UNREADABLE, (res.reason or "无法读取"), None, None, list(res.findings), res.metadata
     sub, spec = res.submission, res.spec
-    if store is not None:
+    if known is not None and (sub.agency_code, sub.year) == known[:2]:
+        prev = previous_of(spec, known[2])
+    elif store is not None:
         prev = previous_from(store, spec, sub.agency_code, sub.year) if sub.agency_code and sub.year else None
     else:
         prev = _previous_for(spec, sub.agency_code, sub.year) if _W else None
@@ -414,14 +421,16 @@ def process_bytes(data: bytes, base: dict) -> dict:
     return process_data(data, out)
 
 
-def process_data(data: bytes, out: dict, store: Store | None = None) -> dict:
+def process_data(data: bytes, out: dict, store: Store | None = None, previous: tuple | None = None) -> dict:
     """Read and validate the bytes of one file into ``out`` (see :func:`process_file`). Never raises.
 
     ``out`` carries path, rel, file_name, size, file_mtime and sha256; ``store``
-    (when not in a worker) gives last year's data. The web portal's upload uses it.
+    (when not in a worker) gives last year's data. The web portal's upload uses it, with
+    ``previous``: ``(code, year, data)`` — the stored data of ``year - 1`` of the agency of the link,
+    read with the link (used when the workbook is that agency's of that year).
     """
     try:
-        status, reason, spec, sub, findings, meta = _with_budget(_import, data, out["file_name"], store)
+        status, reason, spec, sub, findings, meta = _with_budget(_import, data, out["file_name"], store, previous)
     except BudgetExceeded:
         out.update(status=UNREADABLE, reason=f"文件内容异常复杂，{TIME_BUDGET_SECONDS:.0f} 秒内未能读完，已停止读取"
                                              "（正常的填报工作簿不到 1 秒）")

@@ -319,16 +319,25 @@ def _q_get():
     return select(*[S.c[n] for n in _COLUMNS]).where(S.c.id == sa.bindparam("sid", 0))
 
 
-def _q_usable(cols):
-    """Latest usable submission of an agency, the one accepted in review first."""
+def _q_usable(cols, code=None):
+    """Latest usable submission of an agency (``code``: by default the parameter ``code``), the one
+    accepted in review first."""
     R = t.reviews
     accepted = sa.and_(R.c.year == S.c.year, R.c.agency_code == S.c.agency_code, R.c.state == "accepted",
                        R.c.submission_id == S.c.id)
+    code = sa.bindparam("code", "") if code is None else code
     return (select(*cols).select_from(S.outerjoin(R, accepted))
-            .where(S.c.year == sa.bindparam("year", 0), S.c.agency_code == sa.bindparam("code", ""),
+            .where(S.c.year == sa.bindparam("year", 0), S.c.agency_code == code,
                    S.c.status.in_(USABLE))
             .order_by(R.c.submission_id.is_(None), S.c.received_at.desc(), S.c.file_mtime.desc(), S.c.id.desc())
             .limit(1))
+
+
+def _q_usable_data_by_link():
+    L = t.portal_links
+    code = (select(L.c.agency_code).where(L.c.token_hash == sa.bindparam("hash", ""),
+                                          L.c.year == sa.bindparam("link_year", 0)).scalar_subquery())
+    return _q_usable([S.c.data], code).where(S.c.data.is_not(None))
 
 
 def _q_review_row():
@@ -1058,6 +1067,16 @@ class Store:
         with ``agency_name`` from the roster of its year (None when the agency has left the roster)."""
         row = self._points.first("link_by_hash", lambda: _q_link_by_hash(self._LINK_COLS), hash=token_hash)
         return dict(zip(self._LINK_COLS + ("agency_name",), row)) if row else None
+
+    def link_with_previous(self, token_hash: str, year: int) -> tuple[dict | None, dict | None]:
+        """:meth:`link_by_hash`, and in the same round trip the :meth:`usable_data` of ``year - 1`` of the
+        agency of the link of ``year`` with that hash (an upload's cross-year checks): (link, data or None)."""
+        row, prev = self._points.batch(
+            ("link_by_hash", lambda: _q_link_by_hash(self._LINK_COLS), {"hash": token_hash}, False),
+            ("usable_data_by_link", _q_usable_data_by_link, {"hash": token_hash, "year": year - 1,
+                                                              "link_year": year}, False))
+        link = dict(zip(self._LINK_COLS + ("agency_name",), row)) if row else None
+        return link, (json.loads(prev[0]) if link and prev and prev[0] else None)
 
     def link_of(self, year: int, code: str) -> dict | None:
         L = t.portal_links

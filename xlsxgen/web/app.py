@@ -145,8 +145,10 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
     def client(request: Request) -> str:
         return request.client.host if request.client else "?"
 
-    async def agency_link(request: Request):
-        """The live link of the token in the path, or an error response (bad tokens are throttled)."""
+    async def agency_link(request: Request, upload: bool = False):
+        """The live link of the token in the path, or an error response (bad tokens are throttled).
+
+        ``upload``: with last year's data of its agency, for the upload's cross-year checks (same round trip)."""
         addr = client(request)
         wait = tokens.blocked(addr)
         if wait:
@@ -154,7 +156,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         token = request.path_params["token"]
         link = None
         if plausible_token(token):
-            link = await run_store(P.resolve_link, token)
+            link = await run_store(P.resolve_link, token, previous_of_year=portal.year if upload else None)
         if link is None or link["year"] != portal.year:
             tokens.fail(addr)
             log.info("bad agency link from %s", addr)
@@ -430,7 +432,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
                     limit_mb=upload_limit // (1024 * 1024), canonical=canonical)
 
     async def agency_upload(request: Request):
-        link, err = await agency_link(request)
+        link, err = await agency_link(request, upload=True)
         if err:
             return err
         form, err = await form_of(request)

@@ -149,9 +149,18 @@ def link_url(base_url: str, token: str) -> str:
     return base_url.rstrip("/") + "/a/" + token
 
 
-def resolve_link(store: Store, token: str) -> dict | None:
-    """The live link of ``token`` (year, agency_code, ...), or None (unknown, revoked or expired)."""
-    link = store.link_by_hash(token_hash(token))
+def resolve_link(store: Store, token: str, *, previous_of_year: int | None = None) -> dict | None:
+    """The live link of ``token`` (year, agency_code, ...), or None (unknown, revoked or expired).
+
+    ``previous_of_year``: an upload is coming for that year — the link also carries, as ``previous``, the
+    stored data of the year before of its agency (read in the same round trip; None when there is none).
+    """
+    if previous_of_year is None:
+        link = store.link_by_hash(token_hash(token))
+    else:
+        link, prev = store.link_with_previous(token_hash(token), previous_of_year)
+        if link is not None:
+            link["previous"] = prev
     if link is None or link["revoked_at"]:
         return None
     if link["expires_at"] and link["expires_at"] < now_iso()[: len(link["expires_at"])]:
@@ -239,7 +248,9 @@ def receive_upload(portal: Portal, store: Store, *, code: str, data: bytes, file
     # a file already received is found by the insert below (one round trip on the common path, a new file)
     out = {"path": f"门户上传/{sha[:16]}", "rel": f"门户上传/{sha[:16]}", "file_name": name, "size": len(data),
            "file_mtime": now_iso(), "sha256": sha}
-    res = intake.process_data(data, out, store)
+    # last year's data of the link's agency, when the link was read with it (resolve_link(previous_of_year=…))
+    known = (code, year, link["previous"]) if link is not None and "previous" in link else None
+    res = intake.process_data(data, out, store, known)
     row = intake.classify(res, year=year, spec=spec, roster=roster)
     outcome = UploadOutcome(None)
     claimed_code, claimed_name = row.get("agency_code"), row.get("agency_name")
