@@ -114,7 +114,7 @@ def test_outputs_inside_the_inbox_are_never_collected(tmp_path, filled, spec2021
 # ---------------------------------------------------------------------------- 8: budgets
 
 
-def _slow_import(data, name, store=None):
+def _slow_import(data, name, store=None, known=None):
     time.sleep(30)
 
 
@@ -133,7 +133,7 @@ def test_a_file_over_the_time_budget_is_stopped(tmp_path, filled, monkeypatch):
         assert "秒内未能读完" in rec.reason
 
 
-def _greedy_import(data, name, store=None):
+def _greedy_import(data, name, store=None, known=None):
     hog = []
     for _ in range(64):
         hog.append(bytearray(64 * 1024 * 1024))
