@@ -207,7 +207,9 @@ def _title_pattern(spec):
                       + r"\s*".join(map(re.escape, tail)))
 
 
-@functools.lru_cache(maxsize=256)
+_YEAR_NIAN = re.compile(r"(?:19|20)\d\d\s*年")
+
+
 def _identity(spec, title: str, located, name: str):
     """(agency, year, where) from the title, the page's first lines, then the file name."""
     pat = _title_pattern(spec)
@@ -218,7 +220,9 @@ def _identity(spec, title: str, located, name: str):
             tail = spec.report_title.split("{year}", 1)[1][1:3]  # the title's first words after the year
             at = body.find(tail)
             while m is None and at >= 0:  # the regex only where the title's words are
-                m = pat.search(body[max(0, at - 60): at + 40])
+                window = body[max(0, at - 60): at + 40]
+                if _YEAR_NIAN.search(window):  # the title has a year followed by 年: without one, no match
+                    m = pat.search(window)
                 at = body.find(tail, at + 1)
         if m:
             return m.group("agency"), int(m.group("year")), "title"
@@ -226,13 +230,13 @@ def _identity(spec, title: str, located, name: str):
     return "", (int(m.group(1)) if m else None), "name"
 
 
-def _choose_format(doc_ctext: str, year: int | None, format_id: str | None):
+def _choose_format(doc_ctext: str, year: int | None, format_id: str | None, formats=None):
     from xlsxgen.spec import available_formats, load_format
 
     if format_id:
         return load_format(format_id), "given"
     best, best_score = None, -1
-    for spec in available_formats():
+    for spec in (available_formats() if formats is None else formats):
         score = 0
         for tl in labels_of(spec).values():
             for r in tl.rows:
@@ -280,12 +284,19 @@ def _extract(src, label, kind, format_id, year, agency, limits) -> PublishedResu
         seen = located.ctext
     spec = None
     if format_id is None:
+        from xlsxgen.spec import available_formats
+
+        formats = available_formats()  # once: it looks at the template folders
         # the year decides between formats only when their labels fit the source equally well
-        _a, y0, _w = _identity(_any_spec(), title, located, label)
-        spec, _how = _choose_format(seen, year or y0, None)
+        first = _any_spec(formats)
+        ident = _identity(first, title, located, label)
+        spec, _how = _choose_format(seen, year or ident[1], None, formats)
+        if spec is not first:
+            ident = _identity(spec, title, located, label)
     else:
         spec, _how = _choose_format(seen, year, format_id)
-    t_agency, t_year, where = _identity(spec, title, located, label)
+        ident = _identity(spec, title, located, label)
+    t_agency, t_year, where = ident
     ex = Extraction(spec, label, kind, title=title)
     if grids:
         map_grids(grids, ex)
@@ -326,10 +337,10 @@ def _extract(src, label, kind, format_id, year, agency, limits) -> PublishedResu
 _TYPE_NAMES = {"html": "网页", "docx": "Word 文档", "pdf": "PDF 文件", "text": "文本文件"}
 
 
-def _any_spec():
+def _any_spec(formats=None):
     from xlsxgen.spec import available_formats
 
-    return max(available_formats(), key=lambda s: s.years[0])
+    return max(available_formats() if formats is None else formats, key=lambda s: s.years[0])
 
 
 def _report_missing(ex: Extraction) -> None:
