@@ -164,6 +164,11 @@ def _label_text(row: list[Slot], value_cols=()) -> str:
 def _label_span(row: list[Slot], value_cols=()) -> tuple[str, int]:
     """(text, end): the leading non-number cells of a row (merged cells once), up to the first number or
     the first column headed as a value column (after the first cell)."""
+    if len(row) > 1:
+        # the usual row: a label in its first cell, a number (or a value column) in its second
+        s0, s1 = row[0], row[1]
+        if s0.n and not s0.valueish and ((s1.n and s1.valueish) or 1 in value_cols):
+            return s0.n, 1
     parts, seen = [], set()
     end = 0
     for i, s in enumerate(row):
@@ -187,6 +192,13 @@ class _TableState:
         self.assigned: set[str] = set()
         self.colmap: dict[int, tuple[str, str | None]] = {}  # grid column -> (column key, row key or None)
         self.col_items: list = []  # sorted(colmap.items())
+        self.col_min = self.col_max = 0
+
+    def set_columns(self, colmap: dict) -> None:
+        self.colmap = colmap
+        self.col_items = sorted(colmap.items())
+        if colmap:
+            self.col_min, self.col_max = min(colmap), max(colmap)
 
 
 def map_grids(grids: list[Grid], ex: Extraction) -> None:
@@ -258,8 +270,7 @@ def _map_grid(grid: Grid, tkey: str, states: dict, ex: Extraction) -> None:
                 header_rows = []
             in_header = True
             header_rows.append(row)
-            st.colmap = _columns(header_rows, tl)
-            st.col_items = sorted(st.colmap.items())
+            st.set_columns(_columns(header_rows, tl))
             continue
         in_header = False
         if not keys and not (tl.unlabeled and numbers):
@@ -385,19 +396,19 @@ def _read_values(grid: Grid, ri: int, row: list[Slot], rkey: str | None, tkey: s
     table = st.tl.table
     cols = st.colmap
     taken: set[int] = set()
-    if cols and rkey is not None and min(cols) < label_end:
+    if cols and rkey is not None and st.col_min < label_end:
         # the header is not aligned with this row (a header row without the corner cell): the value
         # columns start right after the label, or the row is not read at all — never read shifted
-        shift = label_end - min(cols)
-        if max(cols) + shift < len(row) and all(row[c + shift].valueish for c in cols):
+        shift = label_end - st.col_min
+        if st.col_max + shift < len(row) and all(row[c + shift].valueish for c in cols):
             cols = {c + shift: v for c, v in cols.items()}
         else:
             n = sum(1 for r, _c in table.cells if r == rkey)
             ex.add("extract.columns_unknown", None, _prov(grid, ri, 0, row[0]), place=ex.row_place(tkey, rkey),
                    count=len(row) - label_end, expected=n)
             return
-    last = max(cols) if cols else len(row)
-    if cols and any(s.origin and s.cell >= 0 and s.num for s in row[last + 1:]):
+    last = (st.col_max if cols is st.colmap else max(cols)) if cols else len(row)
+    if cols and last + 1 < len(row) and any(s.origin and s.cell >= 0 and s.num for s in row[last + 1:]):
         # numbers right of the last value column: this row's cells are not where the header says
         n = sum(1 for r, _c in table.cells if r == rkey) if rkey else len(cols)
         ex.add("extract.columns_unknown", None, _prov(grid, ri, 0, row[0]),

@@ -15,6 +15,7 @@ reports the candidates (``extract.ambiguous``) or that none fits
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -25,19 +26,28 @@ _COUNT_RE = re.compile(r"0|[1-9]\d*")
 _AMOUNT_RE = re.compile(r"(?:0|[1-9]\d*)(?:\.\d+)?")
 _SIGNED_RE = re.compile(r"[+-]?(?:0|[1-9]\d*)")
 _THOUSANDS_RE = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_COMMAS_RE = re.compile(r"[,，]")
 
 
 def tokens_of(run: str) -> list[str]:
     """Whitespace-separated tokens of a run; thousands separators inside a token removed."""
+    return list(_tokens(run))
+
+
+@functools.lru_cache(maxsize=65536)
+def _tokens(run: str) -> tuple[str, ...]:
     out = []
     for tok in run.split():
         tok = tok.strip(",，").rstrip(".")
         if not tok:
             continue
+        if "," not in tok and "，" not in tok:
+            out.append(tok)
+            continue
         if _THOUSANDS_RE.match(tok):
             tok = tok.replace(",", "")
-        out.extend(t for t in re.split(r"[,，]", tok) if t)
-    return out
+        out.extend(t for t in _COMMAS_RE.split(tok) if t)
+    return tuple(out)
 
 
 def _number(text: str):

@@ -17,6 +17,7 @@ headers) takes the first run of digits after its header words.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 
 from importer.published import split as splitting
@@ -342,11 +343,17 @@ def _split_runs(doc: Located, t, runs: list[tuple[str, str, int]], ex: Extractio
 _FW = str.maketrans("０１２３４５６７８９－＋", "0123456789-+")
 
 
-def _decide(rowruns, t, ex: Extraction) -> None:
+@functools.lru_cache(maxsize=64)
+def _table_identities(spec, tkey: str) -> list:
+    """The identities whose cells are all in one table."""
     from importer.published.identities import identities_of
 
+    return [i for i in identities_of(spec) if all(c[0] == tkey for c in i.cells)]
+
+
+def _decide(rowruns, t, ex: Extraction) -> None:
     known = {k: v for k, v in ex.values.items() if v is not None}
-    idents = [i for i in identities_of(ex.spec) if all(c[0] == t.key for c in i.cells)]
+    idents = _table_identities(ex.spec, t.key)
     splitting.solve([rr for rr, _ in rowruns], known, idents)
     for rr, prov in rowruns:
         ex.splits["runs"] += 1
