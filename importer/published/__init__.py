@@ -179,21 +179,36 @@ def _choose_format(doc_ctext: str, year: int | None, format_id: str | None, form
     if format_id:
         return load_format(format_id), "given"
     best, best_score = None, -1
-    for spec in (available_formats() if formats is None else formats):
-        score = 0
-        for tl in labels_of(spec).values():
-            for r in tl.rows:
-                if any(v in doc_ctext for v in r.leaves):
-                    score += 1
-            for cols in tl.columns:
-                for c in cols:
-                    if c.path and c.path[-1] in doc_ctext:
-                        score += 1
+    formats = tuple(available_formats() if formats is None else formats)
+    needles, scoring = _format_needles(formats)
+    present = [v in doc_ctext for v in needles]  # each label looked for once, whichever formats share it
+    for spec, (rows, cols) in zip(formats, scoring):
+        # a row counts when one of its labels is there, a column when its header is
+        score = sum(1 for row in rows if any(present[i] for i in row)) + sum(1 for i in cols if present[i])
         in_years = year is not None and spec.years[0] <= year <= spec.years[1]
         key = (score, in_years)
         if best is None or key > best_score:
             best, best_score = spec, key
     return best, "labels"
+
+
+@functools.lru_cache(maxsize=8)
+def _format_needles(formats: tuple) -> tuple[list[str], list[tuple]]:
+    """The labels :func:`_choose_format` looks for (each once) and, per format, its rows (the indexes of a
+    row's label variants) and its columns (the index of each column's header; one per column)."""
+    needles: dict[str, int] = {}
+    scoring = []
+    for spec in formats:
+        rows, cols = [], []
+        for tl in labels_of(spec).values():
+            for r in tl.rows:
+                rows.append(tuple(needles.setdefault(v, len(needles)) for v in r.leaves))
+            for block in tl.columns:
+                for c in block:
+                    if c.path:
+                        cols.append(needles.setdefault(c.path[-1], len(needles)))
+        scoring.append((rows, cols))
+    return list(needles), scoring
 
 
 def extract(path_or_bytes, *, name: str | None = None, kind: str | None = None, format_id: str | None = None,
@@ -222,7 +237,7 @@ def _extract(src, label, kind, format_id, year, agency, limits) -> PublishedResu
     _check_signature(data, kind)
     grids, located, title = _read(data, kind)
     # the labels the source holds: its tables' cells when it has tables, else its text
-    seen = "".join(norm(s.text) for g in grids for row in g.rows for s in row if s.origin) if grids else ""
+    seen = "".join(s.n for g in grids for row in g.rows for s in row if s.origin) if grids else ""
     if len(seen) < 200:
         seen = located.ctext
     spec = None
@@ -259,17 +274,16 @@ def _extract(src, label, kind, format_id, year, agency, limits) -> PublishedResu
     elif not year and where == "name":
         ex.findings.insert(0, make("extract.year_from_name", year=t_year))
     published = {}
-    for t in spec.tables:
-        for rk, ck in t.cells:
-            key = (t.key, rk, ck)
-            v = ex.values.get(key)
-            published[key] = v
-            if v is None:
-                res.unreliable.add(key)
-            elif t.kinds.get((rk, ck)) == "total":
-                res.claimed[key] = v
-            else:
-                sub.values[key] = v
+    values = ex.values
+    for key, total in _cells_of(spec):
+        v = values.get(key)
+        published[key] = v
+        if v is None:
+            res.unreliable.add(key)
+        elif total:
+            res.claimed[key] = v
+        else:
+            sub.values[key] = v
     res.published = published
     res.provenance = dict(ex.prov)
     res.findings = ex.findings
@@ -278,6 +292,12 @@ def _extract(src, label, kind, format_id, year, agency, limits) -> PublishedResu
 
 
 _TYPE_NAMES = {"html": "网页", "docx": "Word 文档", "pdf": "PDF 文件", "text": "文本文件"}
+
+
+@functools.lru_cache(maxsize=16)
+def _cells_of(spec) -> tuple:
+    """((table, row, column), is a total) of every cell of the format, in order."""
+    return tuple(((t.key, rk, ck), t.kinds.get((rk, ck)) == "total") for t in spec.tables for rk, ck in t.cells)
 
 
 def _any_spec(formats=None):

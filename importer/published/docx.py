@@ -32,18 +32,28 @@ _PARA = """
 <xsl:template match="w:p" mode="para">
   <xsl:for-each select="descendant-or-self::w:p">
     <xsl:if test="position() &gt; 1"><xsl:text>&#10;</xsl:text></xsl:if>
-    <xsl:apply-templates select="descendant::w:t|descendant::w:tab|descendant::w:br|descendant::w:cr" mode="run"/>
+    <xsl:apply-templates select="descendant::*" mode="run"/>
   </xsl:for-each>
 </xsl:template>
 <xsl:template match="w:tc" mode="cell">
   <xsl:for-each select="descendant::w:p">
     <xsl:if test="position() &gt; 1"><xsl:text>&#10;</xsl:text></xsl:if>
-    <xsl:apply-templates select="descendant::w:t|descendant::w:tab|descendant::w:br|descendant::w:cr" mode="run"/>
+    <xsl:apply-templates select="descendant::*" mode="run"/>
   </xsl:for-each>
 </xsl:template>
 <xsl:template match="w:t" mode="run"><xsl:value-of select="text()[1]"/></xsl:template>
 <xsl:template match="w:tab" mode="run"><xsl:text> </xsl:text></xsl:template>
-<xsl:template match="*" mode="run"><xsl:text>&#10;</xsl:text></xsl:template>
+<xsl:template match="w:br|w:cr" mode="run"><xsl:text>&#10;</xsl:text></xsl:template>
+<xsl:template match="*" mode="run"/>
+<xsl:template match="w:gridSpan" mode="span">
+  <xsl:attribute name="s"><xsl:value-of select="@w:val"/></xsl:attribute>
+</xsl:template>
+<xsl:template match="w:vMerge" mode="span">
+  <xsl:attribute name="v">
+    <xsl:choose><xsl:when test="@w:val"><xsl:value-of select="@w:val"/></xsl:when>
+    <xsl:otherwise>continue</xsl:otherwise></xsl:choose>
+  </xsl:attribute>
+</xsl:template>
 """
 _HEAD = ('<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" '
          'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">')
@@ -56,17 +66,7 @@ _GRIDS = _HEAD + _PARA + """
       <xsl:when test="self::w:p"><p><xsl:apply-templates select="." mode="para"/></p></xsl:when>
       <xsl:otherwise><t><xsl:for-each select="w:tr"><r>
         <xsl:for-each select="w:tc|w:sdt/w:sdtContent[1]/w:tc"><c>
-          <xsl:for-each select="w:tcPr[1]">
-            <xsl:for-each select="w:gridSpan[1]">
-              <xsl:attribute name="s"><xsl:value-of select="@w:val"/></xsl:attribute>
-            </xsl:for-each>
-            <xsl:for-each select="w:vMerge[1]">
-              <xsl:attribute name="v">
-                <xsl:choose><xsl:when test="@w:val"><xsl:value-of select="@w:val"/></xsl:when>
-                <xsl:otherwise>continue</xsl:otherwise></xsl:choose>
-              </xsl:attribute>
-            </xsl:for-each>
-          </xsl:for-each>
+          <xsl:apply-templates select="w:tcPr[1]/w:gridSpan[1]|w:tcPr[1]/w:vMerge[1]" mode="span"/>
           <xsl:apply-templates select="." mode="cell"/>
         </c></xsl:for-each>
       </r></xsl:for-each></t></xsl:otherwise>

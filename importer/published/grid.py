@@ -143,18 +143,36 @@ def choose_table(grid: Grid, spec) -> str | None:
     heading = norm(grid.before)
     labels = [_label_text(row) for row in grid.rows]
     cells = [s.n for row in grid.rows for s in row if s.origin]
-    for key, tl in labels_of(spec).items():
-        score = 0
-        for text in labels:
-            keys, q = tl.match_row(text)
-            if keys and q >= 2:
-                score += 2
+    tables = labels_of(spec)
+    rows_of = [0] * len(tables)  # per table: how many of the grid's labels are labels of its rows
+    for text in labels:
+        for i, fits in enumerate(_row_label_of(spec, text)):
+            rows_of[i] += fits
+    for (key, tl), n_rows in zip(tables.items(), rows_of):
+        score = 2 * n_rows
         score += sum(1 for t in cells if t in tl.header_words)
         if tl.heading and tl.heading in heading:
             score += 5
         if score > best_score:
             best, best_score = key, score
     return best if best_score >= 3 else None
+
+
+_ROW_LABEL: dict = {}
+
+
+def _row_label_of(spec, text: str) -> tuple[bool, ...]:
+    """Per table of the format (in order): is ``text`` the label of one of its rows (quality 2 or 3)?"""
+    hit = _ROW_LABEL.get((spec, text))
+    if hit is None:
+        if len(_ROW_LABEL) > 100_000:
+            _ROW_LABEL.clear()
+        out = []
+        for tl in labels_of(spec).values():
+            keys, q = tl.match_row(text)
+            out.append(bool(keys) and q >= 2)
+        hit = _ROW_LABEL[(spec, text)] = tuple(out)
+    return hit
 
 
 def _label_text(row: list[Slot], value_cols=()) -> str:
@@ -164,11 +182,16 @@ def _label_text(row: list[Slot], value_cols=()) -> str:
 def _label_span(row: list[Slot], value_cols=()) -> tuple[str, int]:
     """(text, end): the leading non-number cells of a row (merged cells once), up to the first number or
     the first column headed as a value column (after the first cell)."""
-    if len(row) > 1:
-        # the usual row: a label in its first cell, a number (or a value column) in its second
-        s0, s1 = row[0], row[1]
-        if s0.n and not s0.valueish and ((s1.n and s1.valueish) or 1 in value_cols):
-            return s0.n, 1
+    n = len(row)
+    s0 = row[0] if n else None
+    if n > 1 and s0.n and not s0.valueish:
+        # the usual row: a label in its first cell (maybe merged over the next positions), then a number or
+        # a value column — what the loop below finds, without building the parts
+        cell0, k = s0.cell, 1
+        while k < n and row[k].cell == cell0 and k not in value_cols and not (row[k].n and row[k].valueish):
+            k += 1
+        if k == n or k in value_cols or (row[k].n and row[k].valueish):
+            return s0.n, k
     parts, seen = [], set()
     end = 0
     for i, s in enumerate(row):
@@ -236,7 +259,7 @@ def _other_table(row: list[Slot], label: str, numbers: bool, tkey: str, spec) ->
 def _map_grid(grid: Grid, tkey: str, states: dict, ex: Extraction) -> None:
     st = states.setdefault(tkey, _TableState(labels_of(ex.spec)[tkey]))
     tl = st.tl
-    header_rows: list[list[Slot]] = []
+    header = _Header()
     context = ""
     in_header = False
     for ri, row in enumerate(grid.rows):
@@ -254,7 +277,7 @@ def _map_grid(grid: Grid, tkey: str, states: dict, ex: Extraction) -> None:
                 st = states.setdefault(tkey, _TableState(labels_of(ex.spec)[tkey]))
                 tl = st.tl
                 ex.tables_found[tkey] = "grid"
-                header_rows, context, in_header = [], "", False
+                header, context, in_header = _Header(), "", False
                 label, label_end = _label_span(row, st.colmap)
                 keys, quality = tl.match_row(label, context) if label else ([], 0)
                 headerish = sum(1 for t in dict.fromkeys(texts) if tl.is_header_text(t))
@@ -267,10 +290,10 @@ def _map_grid(grid: Grid, tkey: str, states: dict, ex: Extraction) -> None:
             not keys or quality < 3 or len(set(texts)) > 1 and tl.is_header_text(texts[0]))
         if is_header:
             if not in_header:
-                header_rows = []
+                header = _Header()
             in_header = True
-            header_rows.append(row)
-            st.set_columns(_columns(header_rows, tl))
+            header.add(row)
+            st.set_columns(header.columns(tl))
             continue
         in_header = False
         if not keys and not (tl.unlabeled and numbers):
@@ -339,6 +362,35 @@ def _pick(keys: list[str], st: _TableState, tl: TableLabels) -> str:
         return min(after, key=lambda k: tl.row_index[k])
     free = [k for k in keys if k not in st.assigned]
     return (free or keys)[0]
+
+
+_COLUMNS: dict = {}
+
+
+class _Header:
+    """The header rows read so far, and what :func:`_columns` depends on: each position's compact text,
+    whether a cell starts there, and which positions belong to the same cell (numbered in order)."""
+
+    def __init__(self):
+        self.rows: list[list[Slot]] = []
+        self.sig: list[tuple] = []
+        self._cells: dict[int, int] = {}
+
+    def add(self, row: list[Slot]) -> None:
+        cells = self._cells
+        self.rows.append(row)
+        self.sig.append(tuple((s.n, s.origin, cells.setdefault(s.cell, len(cells))) for s in row))
+
+    def columns(self, tl: TableLabels) -> dict[int, tuple[str, str | None]]:
+        """:func:`_columns` of these rows, remembered per layout (header rows are printed alike in every
+        report of a layout)."""
+        key = (tl, tuple(self.sig))
+        hit = _COLUMNS.get(key)
+        if hit is None:
+            if len(_COLUMNS) > 10_000:
+                _COLUMNS.clear()
+            hit = _COLUMNS[key] = _columns(self.rows, tl)
+        return dict(hit)
 
 
 def _columns(header_rows: list[list[Slot]], tl: TableLabels) -> dict[int, tuple[str, str | None]]:
