@@ -195,6 +195,21 @@ def test_compact_a_run_at_a_time_is_compact_a_character_at_a_time():
         assert compact(s) == reference.compact(s), repr(s)
 
 
+def test_what_compact_takes_a_run_at_a_time_is_what_it_would_make_of_each_character():
+    """Every character its run pattern takes whole is kept as it is, or (whitespace) dropped."""
+    import re
+
+    from importer.published.labels import PLAIN_RE, _norm_char
+
+    plain = re.compile(PLAIN_RE.pattern.split("|")[0])
+    for i in range(0x30000):
+        c = chr(i)
+        if plain.fullmatch(c):
+            assert _norm_char(c) == c, hex(i)
+        elif PLAIN_RE.fullmatch(c):
+            assert _norm_char(c) == "", hex(i)
+
+
 def test_pruned_digit_splits_are_all_the_splits_in_the_same_order():
     rnd = random.Random(15)
     for _ in range(2500):

@@ -213,15 +213,12 @@ class _TableState:
         self.tl = tl
         self.last_row = -1
         self.assigned: set[str] = set()
-        self.colmap: dict[int, tuple[str, str | None]] = {}  # grid column -> (column key, row key or None)
-        self.col_items: list = []  # sorted(colmap.items())
-        self.col_min = self.col_max = 0
+        self.cols = _NO_COLUMNS
 
-    def set_columns(self, colmap: dict) -> None:
-        self.colmap = colmap
-        self.col_items = sorted(colmap.items())
-        if colmap:
-            self.col_min, self.col_max = min(colmap), max(colmap)
+    @property
+    def colmap(self) -> dict[int, tuple[str, str | None]]:
+        """Grid column -> (column key, row key of a cell header or None)."""
+        return self.cols.colmap
 
 
 def map_grids(grids: list[Grid], ex: Extraction) -> None:
@@ -293,7 +290,7 @@ def _map_grid(grid: Grid, tkey: str, states: dict, ex: Extraction) -> None:
                 header = _Header()
             in_header = True
             header.add(row)
-            st.set_columns(header.columns(tl))
+            st.cols = header.columns(tl)
             continue
         in_header = False
         if not keys and not (tl.unlabeled and numbers):
@@ -381,7 +378,7 @@ class _Header:
         self.rows.append(row)
         self.sig.append(tuple((s.n, s.origin, cells.setdefault(s.cell, len(cells))) for s in row))
 
-    def columns(self, tl: TableLabels) -> dict[int, tuple[str, str | None]]:
+    def columns(self, tl: TableLabels) -> _Columns:
         """:func:`_columns` of these rows, remembered per layout (header rows are printed alike in every
         report of a layout)."""
         key = (tl, tuple(self.sig))
@@ -389,8 +386,44 @@ class _Header:
         if hit is None:
             if len(_COLUMNS) > 10_000:
                 _COLUMNS.clear()
-            hit = _COLUMNS[key] = _columns(self.rows, tl)
-        return dict(hit)
+            hit = _COLUMNS[key] = _Columns(_columns(self.rows, tl), tl.table)
+        return hit
+
+
+class _Columns:
+    """The value columns a header gives (never changed once made: shared by every report of a layout),
+    and per row key the cells a row under it is read into."""
+
+    def __init__(self, colmap: dict, table):
+        self.colmap = colmap
+        self.items = sorted(colmap.items())
+        self.min = min(colmap) if colmap else 0
+        self.max = max(colmap) if colmap else 0
+        self.table = table
+        self._plans: dict = {}
+
+    def plan(self, rkey: str | None) -> list[tuple]:
+        """(grid column, cell key, how the cell is read) of each value column that is a cell of row
+        ``rkey`` (or names its own row), in column order."""
+        if not self.items:
+            return []
+        hit = self._plans.get(rkey)
+        if hit is None:
+            table = self.table
+            meta = _cell_meta(table)
+            hit = []
+            for ci, (ckey, crow) in self.items:
+                r = crow or rkey
+                if r is None or not ckey:
+                    continue
+                how = meta.get((r, ckey))
+                if how is not None:  # else not a cell of the table
+                    hit.append((ci, (table.key, r, ckey), how))
+            self._plans[rkey] = hit
+        return hit
+
+
+_NO_COLUMNS = _Columns({}, None)
 
 
 def _columns(header_rows: list[list[Slot]], tl: TableLabels) -> dict[int, tuple[str, str | None]]:
@@ -446,20 +479,22 @@ def _prov(grid: Grid, ri: int, ci: int, slot: Slot) -> dict:
 def _read_values(grid: Grid, ri: int, row: list[Slot], rkey: str | None, tkey: str, st: _TableState,
                  ex: Extraction, label_end: int = 0) -> None:
     table = st.tl.table
-    cols = st.colmap
+    columns = st.cols
+    cols = columns.colmap
     taken: set[int] = set()
-    if cols and rkey is not None and st.col_min < label_end:
+    if cols and rkey is not None and columns.min < label_end:
         # the header is not aligned with this row (a header row without the corner cell): the value
         # columns start right after the label, or the row is not read at all — never read shifted
-        shift = label_end - st.col_min
-        if st.col_max + shift < len(row) and all(row[c + shift].valueish for c in cols):
+        shift = label_end - columns.min
+        if columns.max + shift < len(row) and all(row[c + shift].valueish for c in cols):
             cols = {c + shift: v for c, v in cols.items()}
+            columns = _Columns(cols, table)
         else:
             n = sum(1 for r, _c in table.cells if r == rkey)
             ex.add("extract.columns_unknown", None, _prov(grid, ri, 0, row[0]), place=ex.row_place(tkey, rkey),
                    count=len(row) - label_end, expected=n)
             return
-    last = (st.col_max if cols is st.colmap else max(cols)) if cols else len(row)
+    last = columns.max if cols else len(row)
     if cols and last + 1 < len(row) and any(s.origin and s.cell >= 0 and s.num for s in row[last + 1:]):
         # numbers right of the last value column: this row's cells are not where the header says
         n = sum(1 for r, _c in table.cells if r == rkey) if rkey else len(cols)
@@ -467,25 +502,17 @@ def _read_values(grid: Grid, ri: int, row: list[Slot], rkey: str | None, tkey: s
                place=ex.row_place(tkey, rkey) if rkey else f"表「{table.heading}」的一行", count=len(row) - label_end,
                expected=n)
         return
-    meta = _cell_meta(table)
     gprov = grid.prov
     values, provs = ex.values, ex.prov
     width = len(row)
-    for ci, (ckey, crow) in (st.col_items if cols is st.colmap else sorted(cols.items())):
+    for ci, key, how in columns.plan(rkey):
         if ci >= width:
-            continue
-        r = crow or rkey
-        if r is None or not ckey:
-            continue
-        how = meta.get((r, ckey))
-        if how is None:  # not a cell of the table
             continue
         slot = row[ci]
         cell = slot.cell
         if cell in taken or cell < 0:  # < 0: a position the source row has no cell for
             continue
         taken.add(cell)
-        key = (tkey, r, ckey)
         if not slot.origin and slot.row0 != ri:
             # covered by a value printed once for several rows: it belongs to the row where it starts
             if key not in ex.values:

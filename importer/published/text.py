@@ -315,7 +315,18 @@ def _group_rows(doc: Located, t, tl, found, start: int, end: int, ex: Extraction
 
 
 def _cells_of_row(t, rkey: str) -> list[tuple[str, str, str]]:
-    return [(t.key, r, c) for r, c in t.cells if r == rkey]
+    return list(_row_cells(t)[rkey][0])
+
+
+@functools.lru_cache(maxsize=64)
+def _row_cells(t) -> dict[str, tuple[tuple, list[str]]]:
+    """Per row key of table ``t``: its cell keys in order, and the kind each cell's number is read as."""
+    out: dict[str, tuple[list, list]] = {}
+    for r, c in t.cells:
+        keys, kinds = out.setdefault(r, ([], []))
+        keys.append((t.key, r, c))
+        kinds.append(_kind(t, r, c))
+    return {r: (tuple(keys), kinds) for r, (keys, kinds) in out.items()}
 
 
 def _kind(t, r: str, c: str) -> str:
@@ -334,7 +345,7 @@ def _split_runs(doc: Located, t, runs: list[tuple[str, str, int]], ex: Extractio
                 ex.set(k, None, prov)
                 ex.add("extract.blank", k, prov, actual="")
             continue
-        kinds = [_kind(t, k[1], k[2]) for k in keys]
+        kinds = _row_cells(t)[rkey][1]
         cands = splitting.candidates(toks, kinds)
         rowruns.append((splitting.RowRun(keys, run.strip(), cands), prov))
     _decide(rowruns, t, ex)
