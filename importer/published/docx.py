@@ -67,7 +67,10 @@ _GRIDS = _HEAD + _PARA + """
       <xsl:otherwise><t><xsl:for-each select="w:tr"><r>
         <xsl:for-each select="w:tc|w:sdt/w:sdtContent[1]/w:tc"><c>
           <xsl:apply-templates select="w:tcPr[1]/w:gridSpan[1]|w:tcPr[1]/w:vMerge[1]" mode="span"/>
-          <xsl:apply-templates select="." mode="cell"/>
+          <xsl:for-each select="descendant::w:p">  <!-- mode="cell", written out: a call less per cell -->
+            <xsl:if test="position() &gt; 1"><xsl:text>&#10;</xsl:text></xsl:if>
+            <xsl:apply-templates select="descendant::*" mode="run"/>
+          </xsl:for-each>
         </c></xsl:for-each>
       </r></xsl:for-each></t></xsl:otherwise>
     </xsl:choose>
