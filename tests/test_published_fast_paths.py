@@ -54,6 +54,9 @@ TRICKY_BODY = "".join([
     _tc(_p(_r(_t("无值跨列"))), "<w:gridSpan/>"),
     _tc(_p(_r(_t("坏值跨列"))), '<w:gridSpan w:val="x"/>'),
     _tc(_p(_r(_t("空值跨列"))), '<w:gridSpan w:val=""/>'),
+    # two properties elements, two spans: the first of each counts
+    '<w:tc><w:tcPr><w:gridSpan w:val="2"/><w:gridSpan w:val="3"/></w:tcPr><w:tcPr><w:vMerge w:val="restart"/>'
+    '</w:tcPr>' + _p(_r(_t("重复属性"))) + "</w:tc>",
     "</w:tr>",
     "<w:tr>",
     _tc(_p(_r(_t("纵向开始"))), '<w:vMerge w:val="restart"/>'),

@@ -45,10 +45,11 @@ _PARA = """
 <xsl:template match="w:tab" mode="run"><xsl:text> </xsl:text></xsl:template>
 <xsl:template match="w:br|w:cr" mode="run"><xsl:text>&#10;</xsl:text></xsl:template>
 <xsl:template match="*" mode="run"/>
-<xsl:template match="w:gridSpan" mode="span">
+<xsl:template match="*" mode="span"/>
+<xsl:template match="w:tcPr[1]/w:gridSpan[1]" mode="span">
   <xsl:attribute name="s"><xsl:value-of select="@w:val"/></xsl:attribute>
 </xsl:template>
-<xsl:template match="w:vMerge" mode="span">
+<xsl:template match="w:tcPr[1]/w:vMerge[1]" mode="span">
   <xsl:attribute name="v">
     <xsl:choose><xsl:when test="@w:val"><xsl:value-of select="@w:val"/></xsl:when>
     <xsl:otherwise>continue</xsl:otherwise></xsl:choose>
@@ -66,7 +67,7 @@ _GRIDS = _HEAD + _PARA + """
       <xsl:when test="self::w:p"><p><xsl:apply-templates select="." mode="para"/></p></xsl:when>
       <xsl:otherwise><t><xsl:for-each select="w:tr"><r>
         <xsl:for-each select="w:tc|w:sdt/w:sdtContent[1]/w:tc"><c>
-          <xsl:apply-templates select="w:tcPr[1]/w:gridSpan[1]|w:tcPr[1]/w:vMerge[1]" mode="span"/>
+          <xsl:apply-templates select="w:tcPr/*" mode="span"/>
           <xsl:for-each select="descendant::w:p">  <!-- mode="cell", written out: a call less per cell -->
             <xsl:if test="position() &gt; 1"><xsl:text>&#10;</xsl:text></xsl:if>
             <xsl:apply-templates select="descendant::*" mode="run"/>
