@@ -104,11 +104,18 @@ def is_json(path, head: bytes | None = None) -> bool:
 def validate_result(result: ImportResult, previous=None) -> ImportResult:
     """Add totals and rule findings to ``result`` (once). ``previous``: ImportResult or Submission."""
 
+    from importer.published.result import PublishedResult
+
     if result.validated or result.submission is None or result.spec is None:
         return result
     prev_sub = previous.submission if isinstance(previous, ImportResult) else previous
 
     def run():
+        if isinstance(result, PublishedResult):  # JSON written from a published report: checked as published
+            from importer.published.lint import lint
+
+            return lint(result, previous if previous is not None and getattr(previous, "submission", 1) is not None
+                        else None)
         result.findings.extend(validate_submission(
             result.spec, result.submission, prev_sub, where=result.locator, claimed=result.claimed,
             previous_values=result.previous_values, unreliable=result.unreliable, recomputed=result.recomputed))

@@ -162,14 +162,23 @@ def _guess_format(doc: dict, year):
 def import_document(doc: dict, path: str, duplicates=()) -> ImportResult:
     """Import a parsed canonical object (untrusted)."""
 
+    from importer.published.result import from_json, is_published_json
+
     result = ImportResult(path, "json")
     add = result.findings.append
     for k in dict.fromkeys(duplicates):
         add(make("json.duplicate_key", field=k))
+    # written by `xlsxgen extract` from a published report: a null is a figure the report does not give (or
+    # that could not be read with certainty), not a blank the agency must fill — it stays unknown, as when
+    # the report itself is validated, instead of counting as 0; an agency or year the report does not name
+    # is said as the extraction says it
+    published = is_published_json(doc)
 
     # ------------------------------------------------------------------ identity
     year = doc.get("year")
-    if "year" not in doc:
+    if published and year is None:
+        add(make("extract.no_year"))
+    elif "year" not in doc:
         add(make("json.missing_field", field="year"))
         year = None
     elif isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 9999:
@@ -207,7 +216,10 @@ def import_document(doc: dict, path: str, duplicates=()) -> ImportResult:
         add(make("json.wrong_type", field="agency", expected="对象（含 name、code）", actual=_type_name(agency)))
     else:
         name, code = agency.get("name"), agency.get("code", "")
-        if not isinstance(name, str) or not name.strip():
+        if published and (name is None or (isinstance(name, str) and not name.strip())):
+            add(make("extract.no_agency"))
+            name = ""
+        elif not isinstance(name, str) or not name.strip():
             add(make("json.missing_field", field="agency.name") if not name else
                 make("json.wrong_type", field="agency.name", expected="文字", actual=_type_name(name)))
             name = name if isinstance(name, str) else ""
@@ -277,6 +289,9 @@ def import_document(doc: dict, path: str, duplicates=()) -> ImportResult:
                     if reading.code and reading.code not in ("value.blank",):
                         add(value_finding(reading.code, key, reading, loc))
                 continue
+            if published and row.get(ck) is None:
+                result.unreliable.add(key)  # not known (see above)
+                continue
             reading = read_json_value(row.get(ck), kind)
             if reading.code:
                 add(value_finding(reading.code, key, reading, loc))
@@ -302,6 +317,9 @@ def import_document(doc: dict, path: str, duplicates=()) -> ImportResult:
         v = narrative.get(f.key)
         key = ("narrative", f.key)
         if f.kind in ("count", "amount"):
+            if published and v is None:
+                sub.narrative[f.key] = None  # not known (see above)
+                continue
             reading = read_json_value(v, f.kind)
             if reading.code:
                 add(value_finding(reading.code, key, reading, loc))
@@ -342,4 +360,4 @@ def import_document(doc: dict, path: str, duplicates=()) -> ImportResult:
             v = ""
         set_bound(sub, f"contact.{b}", v)
     result.submission = sub
-    return result
+    return from_json(result, doc) if published else result

@@ -88,7 +88,10 @@ def read_file(path, limits: Limits = DEFAULT_LIMITS, max_size: int | None = None
         raise Unreadable("file.too_large", size=human_size(st.st_size), limit=human_size(max_size))
     try:
         with open(path, "rb") as fh:
-            data = fh.read(max_size + 1)
+            # the size just seen, then whatever it grew by (read(max_size + 1) allocates max_size at once)
+            data = fh.read(st.st_size + 1)
+            if len(data) > st.st_size:
+                data += fh.read(max_size + 1 - len(data))
     except OSError as e:
         raise Unreadable("file.io_error", detail=os_reason(e)) from None
     if len(data) > max_size:  # grew while we looked

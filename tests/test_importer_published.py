@@ -548,3 +548,65 @@ def test_previous_year_hints_but_never_fills_an_ambiguous_split():
     assert len(hints) == 1 and "1 | 0 | 24" in hints[0].message  # 23 in force last year + 1 issued - 0
     assert res.published[("active_disclosure", "normative_documents", "in_force")] is None
     assert res.canonical()["tables"]["active_disclosure"]["normative_documents"]["issued"] is None
+
+
+# ------------------------------------------------------------------------------ extracted JSON, validated again
+
+# findings about reading the source itself (a split, a label, where the year came from): the JSON records
+# the outcome (null, provenance), not the reading, so only `validate SOURCE` has them
+READING_ONLY = ("extract.",)
+SAID_AGAIN = ("extract.no_agency", "extract.no_year")  # the JSON has no agency / year either: said again
+
+
+def _lint_findings(findings: list[dict]) -> list[dict]:
+    return [f for f in findings if not f["rule"].startswith(READING_ONLY) or f["rule"] in SAID_AGAIN]
+
+
+@pytest.mark.parametrize("name", ["pingtan-haitanpq-2025.txt", "pingtan-scjgj-2021.txt",
+                                  "pingtan-jinjingpq-2024.html"])
+def test_extracted_json_validates_like_the_source(tmp_path, name):
+    """extract → JSON → validate: the nulls stay unknown (no blank to fill in, not 0 in any total), and the
+    findings are those of validating the report itself — same rules, messages, figures and places."""
+    src = CORPUS / name
+    out = tmp_path / "r.json"
+    r = run_cli("extract", src, "-o", out)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    nulls = [(t, rk, ck) for t, rows in doc["tables"].items() for rk, cols in rows.items()
+             for ck, v in cols.items() if v is None]
+    assert nulls  # the case: a report with figures it does not give
+    direct = run_cli("validate", src, "--json")
+    again = run_cli("validate", out, "--json")
+    assert direct.returncode == again.returncode, (direct.stdout, again.stdout)
+    f_direct = json.loads(direct.stdout)["files"][0]
+    f_again = json.loads(again.stdout)["files"][0]
+    assert f_again["status"] == f_direct["status"]
+    assert f_again["findings"] == _lint_findings(f_direct["findings"])
+    assert not [f for f in f_again["findings"] if f["rule"] == "value.blank"]
+    # and it is the same data: nulls kept, the totals as published
+    assert f_again["data"]["tables"] == doc["tables"] == f_direct["data"]["tables"]
+
+
+def test_extracted_json_null_is_not_counted_as_zero(tmp_path):
+    """A part of a total that the JSON leaves null is unknown: the total is not checked against the other
+    parts as if it were 0 (it would not add up), nor is it a blank for the agency to fill in."""
+    from importer import load_source
+
+    doc = extract(CORPUS / "pingtan-gaj-2022.txt").canonical()
+    row = doc["tables"]["applications"]["new_received"]
+    part = next(ck for ck, v in row.items() if ck != "total" and v)  # a part that is not 0
+    row[part] = None
+    doc["narrative"] = {k: None for k in doc["narrative"]}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    res = load_source(path)
+    assert res.published[("applications", "new_received", part)] is None
+    assert ("applications", "new_received", part) not in res.submission.values
+    assert not [f for f in res.findings if f.rule in ("value.blank", "total.mismatch")]
+    assert res.canonical()["tables"]["applications"]["new_received"][part] is None
+    # the same file without the mark of a published source is an agency's data: the blank counts as 0
+    del doc["source"]
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    res = load_source(path)
+    rules = {f.rule for f in res.findings}
+    assert "value.blank" in rules and "total.mismatch" in rules

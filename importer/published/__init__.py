@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from importer.findings import Unreadable, make
 from importer.published.labels import labels_of, norm
-from importer.published.model import Extraction, prov_text
+from importer.published.lint import lint
+from importer.published.model import Extraction
+from importer.published.result import PublishedResult
 from importer.result import ImportResult
 from importer.safety import DEFAULT_LIMITS, Limits, read_file
 
@@ -37,64 +38,6 @@ __all__ = ["SUFFIXES", "PublishedResult", "is_published", "extract", "lint", "lo
 
 def is_published(path) -> bool:
     return Path(str(path)).suffix.lower() in SUFFIXES
-
-
-@dataclass
-class PublishedResult(ImportResult):
-    """An :class:`ImportResult` of a published source, with the figures exactly as published."""
-
-    kind: str = ""  # html | docx | pdf | text
-    published: dict = field(default_factory=dict)  # every cell of the format: number, or None (blank/unknown)
-    provenance: dict = field(default_factory=dict)  # cell key -> where it was read
-    splits: dict = field(default_factory=dict)
-    title: str = ""
-
-    def canonical(self) -> dict:
-        """Canonical JSON with the totals as published and null where a figure is not known."""
-        if self.spec is None:
-            raise ValueError("no data to export")
-        tables = {}
-        for t in self.spec.tables:
-            rows: dict[str, dict] = {}
-            for rk, ck in t.cells:
-                rows.setdefault(rk, {})[ck] = _num(self.published.get((t.key, rk, ck)))
-            tables[t.key] = rows
-        sub = self.submission
-        return {
-            "format": self.spec.id,
-            "agency": {"name": sub.agency_name if sub else "", "code": ""},
-            "year": sub.year if sub else None,
-            "tables": tables,
-            "narrative": {f.key: None for f in self.spec.narrative_fields},
-            "contact": {},
-            "source": {"kind": "published", "type": self.kind, "path": self.path, "title": self.title,
-                       "splits": dict(self.splits)},
-            "provenance": {".".join(k): v for k, v in sorted(self.provenance.items(), key=lambda kv: _order(
-                self.spec, kv[0]))},
-        }
-
-    def to_dict(self) -> dict:
-        d = super().to_dict()
-        d["source"] = self.kind
-        if self.spec is not None and self.submission is not None:
-            d["data"] = self.canonical()
-        return d
-
-
-def _order(spec, key):
-    for ti, t in enumerate(spec.tables):
-        if t.key == key[0]:
-            try:
-                return (ti, t.cells.index((key[1], key[2])))
-            except ValueError:
-                return (ti, 10 ** 6)
-    return (99, 0)
-
-
-def _num(v):
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
 
 
 # ------------------------------------------------------------------------------ extraction
@@ -207,7 +150,9 @@ def _title_pattern(spec):
                       + r"\s*".join(map(re.escape, tail)))
 
 
-@functools.lru_cache(maxsize=256)
+_YEAR_NIAN = re.compile(r"(?:19|20)\d\d\s*年")
+
+
 def _identity(spec, title: str, located, name: str):
     """(agency, year, where) from the title, the page's first lines, then the file name."""
     pat = _title_pattern(spec)
@@ -218,7 +163,9 @@ def _identity(spec, title: str, located, name: str):
             tail = spec.report_title.split("{year}", 1)[1][1:3]  # the title's first words after the year
             at = body.find(tail)
             while m is None and at >= 0:  # the regex only where the title's words are
-                m = pat.search(body[max(0, at - 60): at + 40])
+                window = body[max(0, at - 60): at + 40]
+                if _YEAR_NIAN.search(window):  # the title has a year followed by 年: without one, no match
+                    m = pat.search(window)
                 at = body.find(tail, at + 1)
         if m:
             return m.group("agency"), int(m.group("year")), "title"
@@ -226,27 +173,42 @@ def _identity(spec, title: str, located, name: str):
     return "", (int(m.group(1)) if m else None), "name"
 
 
-def _choose_format(doc_ctext: str, year: int | None, format_id: str | None):
+def _choose_format(doc_ctext: str, year: int | None, format_id: str | None, formats=None):
     from xlsxgen.spec import available_formats, load_format
 
     if format_id:
         return load_format(format_id), "given"
     best, best_score = None, -1
-    for spec in available_formats():
-        score = 0
-        for tl in labels_of(spec).values():
-            for r in tl.rows:
-                if any(v in doc_ctext for v in r.leaves):
-                    score += 1
-            for cols in tl.columns:
-                for c in cols:
-                    if c.path and c.path[-1] in doc_ctext:
-                        score += 1
+    formats = tuple(available_formats() if formats is None else formats)
+    needles, scoring = _format_needles(formats)
+    present = [v in doc_ctext for v in needles]  # each label looked for once, whichever formats share it
+    for spec, (rows, cols) in zip(formats, scoring):
+        # a row counts when one of its labels is there, a column when its header is
+        score = sum(1 for row in rows if any(present[i] for i in row)) + sum(1 for i in cols if present[i])
         in_years = year is not None and spec.years[0] <= year <= spec.years[1]
         key = (score, in_years)
         if best is None or key > best_score:
             best, best_score = spec, key
     return best, "labels"
+
+
+@functools.lru_cache(maxsize=8)
+def _format_needles(formats: tuple) -> tuple[list[str], list[tuple]]:
+    """The labels :func:`_choose_format` looks for (each once) and, per format, its rows (the indexes of a
+    row's label variants) and its columns (the index of each column's header; one per column)."""
+    needles: dict[str, int] = {}
+    scoring = []
+    for spec in formats:
+        rows, cols = [], []
+        for tl in labels_of(spec).values():
+            for r in tl.rows:
+                rows.append(tuple(needles.setdefault(v, len(needles)) for v in r.leaves))
+            for block in tl.columns:
+                for c in block:
+                    if c.path:
+                        cols.append(needles.setdefault(c.path[-1], len(needles)))
+        scoring.append((rows, cols))
+    return list(needles), scoring
 
 
 def extract(path_or_bytes, *, name: str | None = None, kind: str | None = None, format_id: str | None = None,
@@ -275,17 +237,24 @@ def _extract(src, label, kind, format_id, year, agency, limits) -> PublishedResu
     _check_signature(data, kind)
     grids, located, title = _read(data, kind)
     # the labels the source holds: its tables' cells when it has tables, else its text
-    seen = "".join(norm(s.text) for g in grids for row in g.rows for s in row if s.origin) if grids else ""
+    seen = "".join(s.n for g in grids for row in g.rows for s in row if s.origin) if grids else ""
     if len(seen) < 200:
         seen = located.ctext
     spec = None
     if format_id is None:
+        from xlsxgen.spec import available_formats
+
+        formats = available_formats()  # once: it looks at the template folders
         # the year decides between formats only when their labels fit the source equally well
-        _a, y0, _w = _identity(_any_spec(), title, located, label)
-        spec, _how = _choose_format(seen, year or y0, None)
+        first = _any_spec(formats)
+        ident = _identity(first, title, located, label)
+        spec, _how = _choose_format(seen, year or ident[1], None, formats)
+        if spec is not first:
+            ident = _identity(spec, title, located, label)
     else:
         spec, _how = _choose_format(seen, year, format_id)
-    t_agency, t_year, where = _identity(spec, title, located, label)
+        ident = _identity(spec, title, located, label)
+    t_agency, t_year, where = ident
     ex = Extraction(spec, label, kind, title=title)
     if grids:
         map_grids(grids, ex)
@@ -305,17 +274,16 @@ def _extract(src, label, kind, format_id, year, agency, limits) -> PublishedResu
     elif not year and where == "name":
         ex.findings.insert(0, make("extract.year_from_name", year=t_year))
     published = {}
-    for t in spec.tables:
-        for rk, ck in t.cells:
-            key = (t.key, rk, ck)
-            v = ex.values.get(key)
-            published[key] = v
-            if v is None:
-                res.unreliable.add(key)
-            elif t.kinds.get((rk, ck)) == "total":
-                res.claimed[key] = v
-            else:
-                sub.values[key] = v
+    values = ex.values
+    for key, total in _cells_of(spec):
+        v = values.get(key)
+        published[key] = v
+        if v is None:
+            res.unreliable.add(key)
+        elif total:
+            res.claimed[key] = v
+        else:
+            sub.values[key] = v
     res.published = published
     res.provenance = dict(ex.prov)
     res.findings = ex.findings
@@ -326,10 +294,16 @@ def _extract(src, label, kind, format_id, year, agency, limits) -> PublishedResu
 _TYPE_NAMES = {"html": "网页", "docx": "Word 文档", "pdf": "PDF 文件", "text": "文本文件"}
 
 
-def _any_spec():
+@functools.lru_cache(maxsize=16)
+def _cells_of(spec) -> tuple:
+    """((table, row, column), is a total) of every cell of the format, in order."""
+    return tuple(((t.key, rk, ck), t.kinds.get((rk, ck)) == "total") for t in spec.tables for rk, ck in t.cells)
+
+
+def _any_spec(formats=None):
     from xlsxgen.spec import available_formats
 
-    return max(available_formats(), key=lambda s: s.years[0])
+    return max(available_formats() if formats is None else formats, key=lambda s: s.years[0])
 
 
 def _report_missing(ex: Extraction) -> None:
@@ -349,107 +323,6 @@ def _report_missing(ex: Extraction) -> None:
             else:
                 for ck in cols:
                     ex.add("extract.cell_missing", (t.key, rk, ck), None)
-
-
-# ------------------------------------------------------------------------------ lint
-
-
-def lint(result: PublishedResult, previous=None) -> PublishedResult:
-    """Check the figures as published: every identity of the format (a published total against its parts)
-    and every rule (cross-year ones with ``previous``). Cells that are not known are skipped, never taken as 0."""
-    from importer.published.identities import identities_of
-    from importer.validate import validate_submission
-
-    if result.validated or result.spec is None or result.submission is None:
-        return result
-    spec = result.spec
-    vals = result.published
-    for ident in identities_of(spec):
-        if ident.kind != "total":
-            continue
-        r = ident.residual(vals.get)
-        if r is None or abs(r) < 1e-6:
-            continue
-        tgt = ident.target
-        stated = vals[tgt]
-        parts = stated - r
-        prov = result.provenance.get(tgt)
-        where = prov_text(prov)
-        t = spec.table(tgt[0])
-        result.findings.append(make(
-            "total.mismatch", place=f"表「{t.heading}」中「{t.cell_label(tgt[1], tgt[2])}」"
-            + (f"（{where}）" if where else ""), expected=_num(parts), actual=_num(stated), table=tgt[0],
-            row=tgt[1], column=tgt[2], identity=ident.id, source=prov))
-    prev_sub = previous.submission if isinstance(previous, ImportResult) else previous
-    known = {k: v for k, v in vals.items() if v is not None}
-    prev_values = None
-    if isinstance(previous, PublishedResult) and previous.spec is spec and prev_sub is not None:
-        # last year as published: its unknown figures skip the cross-year rules instead of counting as 0
-        prev_values = {k: v for k, v in previous.published.items() if v is not None}
-        y, py = result.submission.year, prev_sub.year
-        if y is not None and py is not None and py != y - 1:
-            result.findings.append(make("crossyear.not_previous_year", year=y, expected=y - 1, actual=py))
-        prev_sub = None
-    result.findings.extend(validate_submission(
-        spec, result.submission, prev_sub, claimed={}, unreliable=set(result.unreliable), recomputed=known,
-        previous_values=prev_values))
-    if previous is not None:
-        _previous_hints(result, known, prev_values if prev_values is not None else _prev_known(previous))
-    result.validated = True
-    return result
-
-
-def _prev_known(previous) -> dict:
-    from xlsxgen.spec.rules import recompute_totals
-
-    sub = previous.submission if isinstance(previous, ImportResult) else previous
-    if sub is None:
-        return {}
-    try:
-        from xlsxgen.spec import load_format
-
-        return recompute_totals(load_format(sub.format_id), {k: v for k, v in sub.values.items() if v is not None})
-    except Exception:  # noqa: BLE001 - no hint without last year's figures
-        return {}
-
-
-def _previous_hints(result, known: dict, prev: dict) -> None:
-    """For an ambiguous run: the one split (if exactly one) that last year's figures fit, as a hint."""
-    from xlsxgen.spec import expr
-    from xlsxgen.spec.rules import compile_spec
-
-    rules = [ru for ru in compile_spec(result.spec).rules if ru.cross_year and ru.node.op == "=="]
-    for f in list(result.findings):
-        if f.rule != "extract.ambiguous" or not f.extra.get("split_candidates"):
-            continue
-        keys = [tuple(k) for k in f.extra["split_keys"]]
-        applicable = []
-        for ru in rules:
-            refs = expr.refs_of(ru.node)
-            now = [(r.table, r.row, r.column) for r in refs if not r.previous]
-            if not any(k in keys for k in now):
-                continue
-            if all(k in keys or k in known for k in now) and all(
-                    (r.table, r.row, r.column) in prev for r in refs if r.previous):
-                applicable.append(ru)
-        if not applicable:
-            continue
-        fits = []
-        for cand in f.extra["split_candidates"]:
-            vals = dict(known)
-            vals.update(zip(keys, cand))
-
-            def value_of(ref, _v=vals):
-                return (prev if ref.previous else _v).get((ref.table, ref.row, ref.column), 0)
-
-            if all(ru.evaluate(value_of)[0] for ru in applicable):
-                fits.append(cand)
-        if len(fits) == 1:
-            result.findings.append(make(
-                "extract.previous_fits", place=f.extra.get("place", ""), run=f.extra.get("run", ""),
-                count=len(f.extra["split_candidates"]), fit=" | ".join(str(_num(v)) for v in fits[0]),
-                rule="；".join(dict.fromkeys(ru.title for ru in applicable)), table=f.table, row=f.row,
-                source=f.extra.get("source")))
 
 
 def load_published(path, *, previous=None, limits: Limits = DEFAULT_LIMITS, **kw) -> PublishedResult:

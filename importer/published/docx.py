@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 
-from importer.published.grid import Grid, GridBuilder, Slot
+from importer.published.grid import Grid, Slot
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -22,86 +22,147 @@ def open_document(data: bytes):
     return docx.Document(io.BytesIO(data))
 
 
-def _text(el) -> str:
-    """Paragraphs joined by newlines; w:t, w:tab, w:br in order."""
-    paras = []
-    for p in el.iter(_P):
-        buf = []
-        for node in p.iter(_T, _TAB, _BR, _CR):
-            tag = node.tag
-            if tag == _T:
-                if node.text:
-                    buf.append(node.text)
-            elif tag == _TAB:
-                buf.append(" ")
-            else:
-                buf.append("\n")
-        paras.append("".join(buf))
-    return "\n".join(paras).strip()
+# The body read in one pass by libxslt over python-docx's own tree: every body paragraph's text, and every
+# table's rows and cells with their gridSpan and vMerge. Walking that tree from Python instead makes a
+# python-docx element object (CT_P, CT_R, CT_Text, ...) for each of its thousands of elements.
+#
+# A paragraph's text is that of :func:`_text`: the paragraph and the paragraphs inside it, each its w:t, w:tab
+# (a space), w:br and w:cr (a line break) in order, joined by newlines.
+_PARA = """
+<xsl:template match="w:p" mode="para">
+  <xsl:for-each select="descendant-or-self::w:p">
+    <xsl:if test="position() &gt; 1"><xsl:text>&#10;</xsl:text></xsl:if>
+    <xsl:apply-templates select="descendant::*" mode="run"/>
+  </xsl:for-each>
+</xsl:template>
+<xsl:template match="w:tc" mode="cell">
+  <xsl:for-each select="descendant::w:p">
+    <xsl:if test="position() &gt; 1"><xsl:text>&#10;</xsl:text></xsl:if>
+    <xsl:apply-templates select="descendant::*" mode="run"/>
+  </xsl:for-each>
+</xsl:template>
+<xsl:template match="w:t" mode="run"><xsl:value-of select="text()[1]"/></xsl:template>
+<xsl:template match="w:tab" mode="run"><xsl:text> </xsl:text></xsl:template>
+<xsl:template match="w:br|w:cr" mode="run"><xsl:text>&#10;</xsl:text></xsl:template>
+<xsl:template match="*" mode="run"/>
+<xsl:template match="*" mode="span"/>
+<xsl:template match="w:tcPr[1]/w:gridSpan[1]" mode="span">
+  <xsl:attribute name="s"><xsl:value-of select="@w:val"/></xsl:attribute>
+</xsl:template>
+<xsl:template match="w:tcPr[1]/w:vMerge[1]" mode="span">
+  <xsl:attribute name="v">
+    <xsl:choose><xsl:when test="@w:val"><xsl:value-of select="@w:val"/></xsl:when>
+    <xsl:otherwise>continue</xsl:otherwise></xsl:choose>
+  </xsl:attribute>
+</xsl:template>
+"""
+_HEAD = ('<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" '
+         'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">')
+# <p>text</p> per body paragraph; <t><r><c s="gridSpan" v="vMerge">text</c>...</r>...</t> per body table: its
+# own rows (w:tr children), each its cells (w:tc children, or inside a content control w:sdt)
+_GRIDS = _HEAD + _PARA + """
+<xsl:template match="/"><b>
+  <xsl:for-each select="w:document/w:body[1]/w:p|w:document/w:body[1]/w:tbl">
+    <xsl:choose>
+      <xsl:when test="self::w:p"><p><xsl:apply-templates select="." mode="para"/></p></xsl:when>
+      <xsl:otherwise><t><xsl:for-each select="w:tr"><r>
+        <xsl:for-each select="w:tc|w:sdt/w:sdtContent[1]/w:tc"><c>
+          <xsl:apply-templates select="w:tcPr/*" mode="span"/>
+          <xsl:for-each select="descendant::w:p">  <!-- mode="cell", written out: a call less per cell -->
+            <xsl:if test="position() &gt; 1"><xsl:text>&#10;</xsl:text></xsl:if>
+            <xsl:apply-templates select="descendant::*" mode="run"/>
+          </xsl:for-each>
+        </c></xsl:for-each>
+      </r></xsl:for-each></t></xsl:otherwise>
+    </xsl:choose>
+  </xsl:for-each>
+</b></xsl:template>
+</xsl:stylesheet>"""
+# the body as text: each paragraph, and each row of a table (its rows at any depth) with its cells' text
+_BODY = _HEAD + _PARA + """
+<xsl:template match="/"><b>
+  <xsl:for-each select="w:document/w:body[1]/w:p|w:document/w:body[1]/w:tbl">
+    <xsl:choose>
+      <xsl:when test="self::w:p"><p><xsl:apply-templates select="." mode="para"/></p></xsl:when>
+      <xsl:otherwise><xsl:for-each select="descendant::w:tr"><r>
+        <xsl:for-each select="descendant::w:tc"><c><xsl:apply-templates select="." mode="cell"/></c></xsl:for-each>
+      </r></xsl:for-each></xsl:otherwise>
+    </xsl:choose>
+  </xsl:for-each>
+</b></xsl:template>
+</xsl:stylesheet>"""
+
+_XSLT: dict = {}
 
 
-_P, _T, _TAB, _BR, _CR = W + "p", W + "t", W + "tab", W + "br", W + "cr"
+def _transform(name: str, source: str):
+    hit = _XSLT.get(name)
+    if hit is None:
+        from lxml import etree
+
+        hit = _XSLT[name] = etree.XSLT(etree.XML(source))
+    return hit
 
 
-def _grid(tbl, ti: int, before: str) -> Grid:
-    b = GridBuilder()
+def _grid(t, ti: int, before: str) -> Grid:
+    """The grid of one <t> of :data:`_GRIDS`: gridSpan widens a cell, vMerge="restart" starts a merged
+    cell that a bare vMerge (``continue``) below it continues. A row shorter than the table is padded
+    with positions that have no cell (as :meth:`GridBuilder.grid` does)."""
     vopen: dict[int, Slot] = {}  # grid column -> the slot of the cell a vMerge continues
-    rows = [tr for tr in tbl if tr.tag == W + "tr"]
-    for ri, tr in enumerate(rows):
+    rows: list[list[Slot]] = []
+    cid = 0
+    for ri, tr in enumerate(t):
+        row: list[Slot] = []
         c = 0
-        for tc in tr:
-            if tc.tag == W + "sdt":  # content control wrapping a cell
-                inner = tc.find(W + "sdtContent")
-                tcs = list(inner) if inner is not None else []
+        for cell in tr:
+            s = cell.get("s")
+            span = 1
+            if s is not None:
+                try:
+                    span = max(1, int(s or "1"))
+                except ValueError:
+                    span = 1
+            vmerge = cell.get("v")
+            text = cell.text
+            text = text.strip() if text else ""
+            if vmerge == "continue" and c in vopen:
+                top = vopen[c]
+                for _dc in range(span):
+                    row.append(top.covered())
             else:
-                tcs = [tc]
-            for cell in tcs:
-                if cell.tag != W + "tc":
-                    continue
-                pr = cell.find(W + "tcPr")
-                span = 1
-                vmerge = None
-                if pr is not None:
-                    gs = pr.find(W + "gridSpan")
-                    if gs is not None:
-                        try:
-                            span = max(1, int(gs.get(W + "val", "1")))
-                        except ValueError:
-                            span = 1
-                    vm = pr.find(W + "vMerge")
-                    if vm is not None:
-                        vmerge = vm.get(W + "val", "continue")
-                text = _text(cell)
-                if vmerge == "continue" and c in vopen:
-                    top = vopen[c]
-                    for dc in range(span):
-                        b.cells[(ri, c + dc)] = Slot(top.text, False, top.cell, top.row0, top.col0, top.prov)
+                slot = Slot(text, True, cid, ri, c, {})
+                row.append(slot)
+                if span > 1:
+                    covered = Slot(text, False, cid, ri, c, {})
+                    for _dc in range(1, span):
+                        row.append(covered)
+                cid += 1
+                if vmerge == "restart":
+                    vopen[c] = slot
                 else:
-                    cid = b.next_id
-                    b.next_id += 1
-                    slot = Slot(text, True, cid, ri, c, {})
-                    for dc in range(span):
-                        b.cells[(ri, c + dc)] = slot if dc == 0 else Slot(text, False, cid, ri, c, {})
-                    if vmerge == "restart":
-                        vopen[c] = slot
-                    else:
-                        vopen.pop(c, None)
-                c += span
-        b.nrows = ri + 1
-    return b.grid({"kind": "docx", "table": ti}, before=before, nrows=len(rows))
+                    vopen.pop(c, None)
+            c += span
+        rows.append(row)
+    width = max(map(len, rows), default=0)
+    for ri, row in enumerate(rows):
+        for c in range(len(row), width):
+            row.append(Slot("", True, -1 - c, ri, c, {}))
+    return Grid(rows, {"kind": "docx", "table": ti}, before)
 
 
 def read(data: bytes):
     """(grids, a function returning the body text, title) of a .docx."""
     doc = open_document(data)
-    body = doc.element.body
+    if doc.element.body is None:
+        raise ValueError("文档没有正文（w:body）")
+    tree = doc.element.getroottree()
     grids: list[Grid] = []
     recent: list[str] = []
     first = ""
     ti = 0
-    for el in body.iterchildren(W + "p", W + "tbl"):
-        if el.tag == W + "p":
-            s = _text(el)
+    for el in _transform("grids", _GRIDS)(tree).getroot():
+        if el.tag == "p":
+            s = (el.text or "").strip()
             if s:
                 first = first or s
                 recent.append(s)
@@ -113,14 +174,13 @@ def read(data: bytes):
 
     def body_text() -> str:  # paragraphs, and each table row's cells, in document order
         lines = []
-        for el in body.iterchildren(W + "p", W + "tbl"):
-            if el.tag == W + "p":
-                s = _text(el)
+        for el in _transform("body", _BODY)(tree).getroot():
+            if el.tag == "p":
+                s = (el.text or "").strip()
                 if s:
                     lines.append(s)
             else:
-                for tr in el.iter(W + "tr"):
-                    lines.append(" ".join(_text(tc) for tc in tr.iter(W + "tc")))
+                lines.append(" ".join((c.text or "").strip() for c in el))
         return "\n".join(lines)
 
     title = ""

@@ -13,21 +13,66 @@ row where the cell starts; the covered rows stay null and are reported.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from importer.published.labels import TableLabels, labels_of, norm
-from importer.published.model import Extraction, read_number
+from importer.published.model import Extraction, _read_number, read_number
 from importer.published.split import tokens_of
 
 
-@dataclass
 class Slot:
-    text: str
-    origin: bool  # the cell starts at this position
-    cell: int  # identity of the source cell (positions of one merged cell share it)
-    row0: int  # grid row where the cell starts
-    col0: int  # grid column where the cell starts
-    prov: dict = field(default_factory=dict)
+    """One position of a grid: the text of the source cell covering it, and where that cell starts.
+
+    ``n`` (the compact text), ``valueish`` (blank, a number or a run of digits) and ``num`` (a number) are
+    computed once per distinct text (:func:`text_info`), not again by every step that looks at the row.
+    """
+
+    __slots__ = ("text", "origin", "cell", "row0", "col0", "prov", "n", "valueish", "num")
+
+    def __init__(self, text: str, origin: bool, cell: int, row0: int, col0: int, prov: dict | None = None):
+        self.text = text
+        self.origin = origin  # the cell starts at this position
+        self.cell = cell  # identity of the source cell (positions of one merged cell share it)
+        self.row0 = row0  # grid row where the cell starts
+        self.col0 = col0  # grid column where the cell starts
+        self.prov = {} if prov is None else prov
+        info = _INFO.get(text)
+        self.n, self.valueish, self.num = info if info is not None else text_info(text)
+
+    def covered(self) -> Slot:
+        """The same cell at a position it covers (not where it starts)."""
+        s = Slot.__new__(Slot)
+        s.text, s.origin, s.cell, s.row0, s.col0, s.prov = self.text, False, self.cell, self.row0, self.col0, self.prov
+        s.n, s.valueish, s.num = self.n, self.valueish, self.num
+        return s
+
+    def _key(self):
+        return (self.text, self.origin, self.cell, self.row0, self.col0, self.prov)
+
+    def __eq__(self, other):
+        if other.__class__ is not Slot:
+            return NotImplemented
+        return self._key() == other._key()
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return (f"Slot(text={self.text!r}, origin={self.origin!r}, cell={self.cell!r}, row0={self.row0!r}, "
+                f"col0={self.col0!r}, prov={self.prov!r})")
+
+
+_INFO: dict[str, tuple[str, bool, bool]] = {}
+
+
+def text_info(text: str) -> tuple[str, bool, bool]:
+    """(compact text, value-ish, a number) of a cell's text; remembered per distinct text."""
+    hit = _INFO.get(text)
+    if hit is None:
+        if len(_INFO) > 100_000:
+            _INFO.clear()
+        n = norm(text)
+        hit = _INFO[text] = (n, _is_valueish(text), bool(n) and read_number(text, "amount").value is not None)
+    return hit
 
 
 @dataclass
@@ -47,16 +92,22 @@ class GridBuilder:
 
     def add_row(self, r: int, cells: list[tuple[str, int, int, dict]]):
         c = 0
+        grid = self.cells
         for text, rowspan, colspan, prov in cells:
-            while (r, c) in self.cells:
+            while (r, c) in grid:
                 c += 1
             cid = self.next_id
             self.next_id += 1
-            rowspan = max(1, min(rowspan, 200))
-            colspan = max(1, min(colspan, 100))
-            for dr in range(rowspan):
-                for dc in range(colspan):
-                    self.cells[(r + dr, c + dc)] = Slot(text, dr == 0 and dc == 0, cid, r, c, prov)
+            slot = Slot(text, True, cid, r, c, prov)
+            grid[(r, c)] = slot
+            if rowspan != 1 or colspan != 1:
+                rowspan = max(1, min(rowspan, 200))
+                colspan = max(1, min(colspan, 100))
+                covered = slot.covered()
+                for dr in range(rowspan):
+                    for dc in range(colspan):
+                        if dr or dc:
+                            grid[(r + dr, c + dc)] = covered
             c += colspan
         self.nrows = max(self.nrows, r + 1)
 
@@ -64,8 +115,9 @@ class GridBuilder:
         n = self.nrows if nrows is None else nrows
         width = max((c for (_r, c) in self.cells), default=-1) + 1
         rows = []
+        get = self.cells.get
         for r in range(n):
-            rows.append([self.cells.get((r, c)) or Slot("", True, -1 - c, r, c, {}) for c in range(width)])
+            rows.append([get((r, c)) or Slot("", True, -1 - c, r, c, {}) for c in range(width)])
         return Grid(rows, prov, before)
 
 
@@ -79,7 +131,10 @@ def _is_valueish(text: str) -> bool:
 
 
 def _has_number(row: list[Slot]) -> bool:
-    return any(norm(s.text) and read_number(s.text, "amount").value is not None for s in row)
+    for s in row:
+        if s.num:
+            return True
+    return False
 
 
 def choose_table(grid: Grid, spec) -> str | None:
@@ -87,19 +142,37 @@ def choose_table(grid: Grid, spec) -> str | None:
     best, best_score = None, 0
     heading = norm(grid.before)
     labels = [_label_text(row) for row in grid.rows]
-    cells = [norm(s.text) for row in grid.rows for s in row if s.origin]
-    for key, tl in labels_of(spec).items():
-        score = 0
-        for text in labels:
-            keys, q = tl.match_row(text)
-            if keys and q >= 2:
-                score += 2
+    cells = [s.n for row in grid.rows for s in row if s.origin]
+    tables = labels_of(spec)
+    rows_of = [0] * len(tables)  # per table: how many of the grid's labels are labels of its rows
+    for text in labels:
+        for i, fits in enumerate(_row_label_of(spec, text)):
+            rows_of[i] += fits
+    for (key, tl), n_rows in zip(tables.items(), rows_of):
+        score = 2 * n_rows
         score += sum(1 for t in cells if t in tl.header_words)
         if tl.heading and tl.heading in heading:
             score += 5
         if score > best_score:
             best, best_score = key, score
     return best if best_score >= 3 else None
+
+
+_ROW_LABEL: dict = {}
+
+
+def _row_label_of(spec, text: str) -> tuple[bool, ...]:
+    """Per table of the format (in order): is ``text`` the label of one of its rows (quality 2 or 3)?"""
+    hit = _ROW_LABEL.get((spec, text))
+    if hit is None:
+        if len(_ROW_LABEL) > 100_000:
+            _ROW_LABEL.clear()
+        out = []
+        for tl in labels_of(spec).values():
+            keys, q = tl.match_row(text)
+            out.append(bool(keys) and q >= 2)
+        hit = _ROW_LABEL[(spec, text)] = tuple(out)
+    return hit
 
 
 def _label_text(row: list[Slot], value_cols=()) -> str:
@@ -109,17 +182,29 @@ def _label_text(row: list[Slot], value_cols=()) -> str:
 def _label_span(row: list[Slot], value_cols=()) -> tuple[str, int]:
     """(text, end): the leading non-number cells of a row (merged cells once), up to the first number or
     the first column headed as a value column (after the first cell)."""
+    n = len(row)
+    s0 = row[0] if n else None
+    if n > 1 and s0.n and not s0.valueish:
+        # the usual row: a label in its first cell (maybe merged over the next positions), then a number or
+        # a value column — what the loop below finds, without building the parts
+        cell0, k = s0.cell, 1
+        while k < n and row[k].cell == cell0 and k not in value_cols and not (row[k].n and row[k].valueish):
+            k += 1
+        if k == n or k in value_cols or (row[k].n and row[k].valueish):
+            return s0.n, k
     parts, seen = [], set()
     end = 0
     for i, s in enumerate(row):
-        t = norm(s.text)
-        if (t and _is_valueish(s.text)) or (i > 0 and i in value_cols):
+        t = s.n
+        if (t and s.valueish) or (i > 0 and i in value_cols):
             break
         end = i + 1
-        if s.cell in seen or not t:
+        if not t or s.cell in seen:
             continue
         seen.add(s.cell)
         parts.append(t)
+    if len(parts) == 1:
+        return parts[0], end
     return "".join(parts), end
 
 
@@ -128,7 +213,12 @@ class _TableState:
         self.tl = tl
         self.last_row = -1
         self.assigned: set[str] = set()
-        self.colmap: dict[int, tuple[str, str | None]] = {}  # grid column -> (column key, row key or None)
+        self.cols = _NO_COLUMNS
+
+    @property
+    def colmap(self) -> dict[int, tuple[str, str | None]]:
+        """Grid column -> (column key, row key of a cell header or None)."""
+        return self.cols.colmap
 
 
 def map_grids(grids: list[Grid], ex: Extraction) -> None:
@@ -150,7 +240,7 @@ def map_grids(grids: list[Grid], ex: Extraction) -> None:
 def _other_table(row: list[Slot], label: str, numbers: bool, tkey: str, spec) -> str | None:
     """Another table of the format this row belongs to (one grid holding several statutory tables):
     its heading, one of its row labels, or a header row of its own header words."""
-    texts = [norm(s.text) for s in row if s.origin and norm(s.text)]
+    texts = [s.n for s in row if s.origin and s.n]
     for key, tl in labels_of(spec).items():
         if key == tkey:
             continue
@@ -166,15 +256,17 @@ def _other_table(row: list[Slot], label: str, numbers: bool, tkey: str, spec) ->
 def _map_grid(grid: Grid, tkey: str, states: dict, ex: Extraction) -> None:
     st = states.setdefault(tkey, _TableState(labels_of(ex.spec)[tkey]))
     tl = st.tl
-    header_rows: list[list[Slot]] = []
+    header = _Header()
     context = ""
     in_header = False
     for ri, row in enumerate(grid.rows):
         label, label_end = _label_span(row, st.colmap)
         numbers = _has_number(row)
         keys, quality = tl.match_row(label, context) if label else ([], 0)
-        texts = [norm(s.text) for s in row if norm(s.text)]
-        headerish = sum(1 for t in dict.fromkeys(texts) if tl.is_header_text(t))
+        texts = headerish = None  # computed when needed: not for a row of numbers under a label of its table
+        if not keys or quality < 2:
+            texts = [s.n for s in row if s.n]
+            headerish = sum(1 for t in dict.fromkeys(texts) if tl.is_header_text(t))
         if (not keys or quality < 2) and headerish < 2:
             other = _other_table(row, label, numbers, tkey, ex.spec)
             if other is not None:  # this grid goes on with another statutory table
@@ -182,20 +274,23 @@ def _map_grid(grid: Grid, tkey: str, states: dict, ex: Extraction) -> None:
                 st = states.setdefault(tkey, _TableState(labels_of(ex.spec)[tkey]))
                 tl = st.tl
                 ex.tables_found[tkey] = "grid"
-                header_rows, context, in_header = [], "", False
+                header, context, in_header = _Header(), "", False
                 label, label_end = _label_span(row, st.colmap)
                 keys, quality = tl.match_row(label, context) if label else ([], 0)
                 headerish = sum(1 for t in dict.fromkeys(texts) if tl.is_header_text(t))
                 if tl.heading and any(tl.heading in t for t in texts) and not numbers:
                     continue  # the heading row itself
+        if not numbers and texts is None:
+            texts = [s.n for s in row if s.n]
+            headerish = sum(1 for t in dict.fromkeys(texts) if tl.is_header_text(t))
         is_header = not numbers and bool(texts) and (tl.is_header_text(texts[-1]) or headerish >= 2) and (
             not keys or quality < 3 or len(set(texts)) > 1 and tl.is_header_text(texts[0]))
         if is_header:
             if not in_header:
-                header_rows = []
+                header = _Header()
             in_header = True
-            header_rows.append(row)
-            st.colmap = _columns(header_rows, tl)
+            header.add(row)
+            st.cols = header.columns(tl)
             continue
         in_header = False
         if not keys and not (tl.unlabeled and numbers):
@@ -266,6 +361,71 @@ def _pick(keys: list[str], st: _TableState, tl: TableLabels) -> str:
     return (free or keys)[0]
 
 
+_COLUMNS: dict = {}
+
+
+class _Header:
+    """The header rows read so far, and what :func:`_columns` depends on: each position's compact text,
+    whether a cell starts there, and which positions belong to the same cell (numbered in order)."""
+
+    def __init__(self):
+        self.rows: list[list[Slot]] = []
+        self.sig: list[tuple] = []
+        self._cells: dict[int, int] = {}
+
+    def add(self, row: list[Slot]) -> None:
+        cells = self._cells
+        self.rows.append(row)
+        self.sig.append(tuple((s.n, s.origin, cells.setdefault(s.cell, len(cells))) for s in row))
+
+    def columns(self, tl: TableLabels) -> _Columns:
+        """:func:`_columns` of these rows, remembered per layout (header rows are printed alike in every
+        report of a layout)."""
+        key = (tl, tuple(self.sig))
+        hit = _COLUMNS.get(key)
+        if hit is None:
+            if len(_COLUMNS) > 10_000:
+                _COLUMNS.clear()
+            hit = _COLUMNS[key] = _Columns(_columns(self.rows, tl), tl.table)
+        return hit
+
+
+class _Columns:
+    """The value columns a header gives (never changed once made: shared by every report of a layout),
+    and per row key the cells a row under it is read into."""
+
+    def __init__(self, colmap: dict, table):
+        self.colmap = colmap
+        self.items = sorted(colmap.items())
+        self.min = min(colmap) if colmap else 0
+        self.max = max(colmap) if colmap else 0
+        self.table = table
+        self._plans: dict = {}
+
+    def plan(self, rkey: str | None) -> list[tuple]:
+        """(grid column, cell key, how the cell is read) of each value column that is a cell of row
+        ``rkey`` (or names its own row), in column order."""
+        if not self.items:
+            return []
+        hit = self._plans.get(rkey)
+        if hit is None:
+            table = self.table
+            meta = _cell_meta(table)
+            hit = []
+            for ci, (ckey, crow) in self.items:
+                r = crow or rkey
+                if r is None or not ckey:
+                    continue
+                how = meta.get((r, ckey))
+                if how is not None:  # else not a cell of the table
+                    hit.append((ci, (table.key, r, ckey), how))
+            self._plans[rkey] = hit
+        return hit
+
+
+_NO_COLUMNS = _Columns({}, None)
+
+
 def _columns(header_rows: list[list[Slot]], tl: TableLabels) -> dict[int, tuple[str, str | None]]:
     """Grid column -> (column key, row key of a cell header or None), from the header rows' paths."""
     width = max(len(r) for r in header_rows)
@@ -319,63 +479,90 @@ def _prov(grid: Grid, ri: int, ci: int, slot: Slot) -> dict:
 def _read_values(grid: Grid, ri: int, row: list[Slot], rkey: str | None, tkey: str, st: _TableState,
                  ex: Extraction, label_end: int = 0) -> None:
     table = st.tl.table
-    cols = st.colmap
+    columns = st.cols
+    cols = columns.colmap
     taken: set[int] = set()
-    if cols and rkey is not None and min(cols) < label_end:
+    if cols and rkey is not None and columns.min < label_end:
         # the header is not aligned with this row (a header row without the corner cell): the value
         # columns start right after the label, or the row is not read at all — never read shifted
-        shift = label_end - min(cols)
-        if max(cols) + shift < len(row) and all(_is_valueish(row[c + shift].text) for c in cols):
+        shift = label_end - columns.min
+        if columns.max + shift < len(row) and all(row[c + shift].valueish for c in cols):
             cols = {c + shift: v for c, v in cols.items()}
+            columns = _Columns(cols, table)
         else:
             n = sum(1 for r, _c in table.cells if r == rkey)
             ex.add("extract.columns_unknown", None, _prov(grid, ri, 0, row[0]), place=ex.row_place(tkey, rkey),
                    count=len(row) - label_end, expected=n)
             return
-    last = max(cols) if cols else len(row)
-    if cols and any(s.origin and s.cell >= 0 and read_number(s.text, "amount").value is not None
-                    for s in row[last + 1:]):
+    last = columns.max if cols else len(row)
+    if cols and last + 1 < len(row) and any(s.origin and s.cell >= 0 and s.num for s in row[last + 1:]):
         # numbers right of the last value column: this row's cells are not where the header says
         n = sum(1 for r, _c in table.cells if r == rkey) if rkey else len(cols)
         ex.add("extract.columns_unknown", None, _prov(grid, ri, 0, row[0]),
                place=ex.row_place(tkey, rkey) if rkey else f"表「{table.heading}」的一行", count=len(row) - label_end,
                expected=n)
         return
-    for ci, (ckey, crow) in sorted(cols.items()):
-        if ci >= len(row):
-            continue
-        r = crow or rkey
-        if r is None or not ckey or not table.has_cell(r, ckey):
+    gprov = grid.prov
+    values, provs = ex.values, ex.prov
+    width = len(row)
+    for ci, key, how in columns.plan(rkey):
+        if ci >= width:
             continue
         slot = row[ci]
-        if slot.cell in taken or slot.cell < 0:  # < 0: a position the source row has no cell for
+        cell = slot.cell
+        if cell in taken or cell < 0:  # < 0: a position the source row has no cell for
             continue
-        taken.add(slot.cell)
-        key = (tkey, r, ckey)
-        prov = _prov(grid, ri, ci, slot)
+        taken.add(cell)
         if not slot.origin and slot.row0 != ri:
             # covered by a value printed once for several rows: it belongs to the row where it starts
             if key not in ex.values:
+                prov = _prov(grid, ri, ci, slot)
                 ex.set(key, None, prov)
                 ex.add("extract.spanned", key, prov)
             continue
-        _read_cell(key, slot.text, prov, ex)
+        text = slot.text
+        stripped = text.strip()
+        # the provenance of _prov(), with the cell's text
+        prov = {**gprov, "row": slot.row0 + 1, "col": slot.col0 + 1, **slot.prov, "text": stripped}
+        kind, col_label, count = how
+        value, code, _raw = _read_number(text, kind, col_label)
+        if count and value is not None and isinstance(value, float) and not value.is_integer():
+            value, code = None, "extract.unparseable"
+        if values.get(key) is None:  # Extraction.set, without a call for the first reading of a cell
+            values[key] = value
+            provs[key] = prov
+        else:
+            ex.set(key, value, prov)
+        if code:
+            ex.add(code, key, prov, actual=stripped, detail="")
     if rkey is not None and not cols:
         _by_order(grid, ri, row, rkey, tkey, ex)
 
 
+@functools.lru_cache(maxsize=64)
+def _cell_meta(table) -> dict[tuple[str, str], tuple[str, str, bool]]:
+    """(row, column) -> (the kind a cell's text is read as, its column's label, whether it is a count)."""
+    out = {}
+    for (r, c), kind in table.kinds.items():
+        kind = kind or "count"
+        kind = "amount" if kind == "total" else kind
+        out[(r, c)] = ("amount" if kind == "amount" else kind, table.column(c).label, kind == "count")
+    return out
+
+
+def _store(key, text: str, stripped: str, prov: dict, how: tuple, ex: Extraction) -> None:
+    kind, col_label, count = how
+    value, code, _raw = _read_number(text or "", kind, col_label)
+    if count and value is not None and isinstance(value, float) and not value.is_integer():
+        value, code = None, "extract.unparseable"
+    ex.set(key, value, prov)
+    if code:
+        ex.add(code, key, prov, actual=stripped, detail="")
+
+
 def _read_cell(key, text: str, prov: dict, ex: Extraction) -> None:
-    table = ex.spec.table(key[0])
-    kind = table.kinds.get((key[1], key[2])) or "count"
-    kind = "amount" if kind == "total" else kind
-    col_label = table.column(key[2]).label
-    rd = read_number(text, "amount" if kind == "amount" else kind, col_label)
-    if kind == "count" and rd.value is not None and isinstance(rd.value, float) and not rd.value.is_integer():
-        rd.value, rd.code = None, "extract.unparseable"
-    p = dict(prov, text=text.strip())
-    ex.set(key, rd.value, p)
-    if rd.code:
-        ex.add(rd.code, key, p, actual=text.strip(), detail="")
+    stripped = text.strip()
+    _store(key, text, stripped, dict(prov, text=stripped), _cell_meta(ex.spec.table(key[0]))[(key[1], key[2])], ex)
 
 
 def _by_order(grid: Grid, ri: int, row: list[Slot], rkey: str, tkey: str, ex: Extraction) -> None:
@@ -388,7 +575,7 @@ def _by_order(grid: Grid, ri: int, row: list[Slot], rkey: str, tkey: str, ex: Ex
         if s.cell in seen or s.cell < 0:
             continue
         seen.add(s.cell)
-        if not started and not _is_valueish(s.text):
+        if not started and not s.valueish:
             continue
         started = True
         slots.append((ci, s))
@@ -401,7 +588,7 @@ def _by_order(grid: Grid, ri: int, row: list[Slot], rkey: str, tkey: str, ex: Ex
 
 
 def _unknown_row(row: list[Slot], label: str, ex: Extraction, tkey: str) -> None:
-    vals = [s.text.strip() for s in row if s.origin and norm(s.text) and _is_valueish(s.text)]
+    vals = [s.text.strip() for s in row if s.origin and s.n and s.valueish]
     group = labels_of(ex.spec)[tkey].group_of(label)
     if group:
         t = ex.spec.table(tkey)

@@ -68,6 +68,29 @@ def cell_text(el) -> str:
     return "\n".join(t for t in el.itertext() if t.strip()).strip()
 
 
+def _cell_text(td) -> str:
+    """:func:`cell_text`, without a generator per cell: the text nodes that are not blank, in document order.
+
+    A tail is placed right after its element's own text, which is its document order when the element
+    has no children; a non-blank tail after children (rare) takes :func:`cell_text`."""
+    pieces = []
+    x = td.text
+    if x and not x.isspace():
+        pieces.append(x)
+    for el in td.iterdescendants():
+        x = el.text
+        if x and not x.isspace():
+            pieces.append(x)
+        x = el.tail
+        if x and not x.isspace():
+            if len(el):
+                return cell_text(td)
+            pieces.append(x)
+    if len(pieces) == 1:
+        return pieces[0].strip()
+    return "\n".join(pieces).strip()
+
+
 def _int(v, default=1) -> int:
     if v is None:
         return default
@@ -78,19 +101,28 @@ def _int(v, default=1) -> int:
 
 
 def grids(doc) -> list[Grid]:
+    rows_of = _xp("./tr|./tbody/tr|./thead/tr|./tfoot/tr")
     out = []
     tables = doc.xpath("//table")
+    nested = set(doc.xpath("//table//table")) if len(tables) > 1 else ()
     for ti, t in enumerate(tables, start=1):
-        if t.xpath("ancestor::table"):
+        if t in nested:
             continue  # a table nested in a cell: its text is part of that cell
         b = GridBuilder()
-        rows = t.xpath("./tr|./tbody/tr|./thead/tr|./tfoot/tr")
+        rows = rows_of(t)
         for ri, tr in enumerate(rows):
             cells = []
             for td in tr:
-                if not isinstance(td.tag, str) or td.tag.lower() not in ("td", "th"):
+                tag = td.tag
+                if tag != "td" and tag != "th" and (not isinstance(tag, str) or tag.lower() not in ("td", "th")):
                     continue
-                cells.append((cell_text(td), _int(td.get("rowspan")), _int(td.get("colspan")), {}))
+                if len(td):
+                    text = _cell_text(td)
+                else:
+                    text = td.text
+                    text = text.strip() if text else ""
+                rs, cs = td.get("rowspan"), td.get("colspan")
+                cells.append((text, 1 if rs is None else _int(rs), 1 if cs is None else _int(cs), None))
             b.add_row(ri, cells)
         out.append(b.grid({"kind": "html", "table": ti}, before=_before(t), nrows=len(rows)))
     return out
@@ -118,13 +150,28 @@ def page_text(doc) -> str:
     """The visible text of the page, one text node a line, for the text fallback and the title."""
     body = doc.find("body")
     root = body if body is not None else doc
-    return "\n".join(t.strip() for t in root.itertext() if t.strip())
+    # the text nodes in document order (what itertext() gives), without a Python generator per node
+    return "\n".join(t.strip() for t in _xp("descendant::text()", smart_strings=False)(root) if t.strip())
 
 
 def title(doc) -> str:
-    for xp in ("//title", "//h1", "//h2", "//*[contains(@class,'title')]"):
-        for el in doc.xpath(xp):
+    # the last one is //*[contains(@class,'title')], written as the same elements found from their attribute
+    for xp in ("//title", "//h1", "//h2", "//@class[contains(.,'title')]/.."):
+        for el in _xp(xp)(doc):
             s = " ".join("".join(el.itertext()).split())
             if s:
                 return s
     return ""
+
+
+_XPATHS: dict = {}
+
+
+def _xp(expr: str, **kw):
+    """A compiled XPath (compiled once)."""
+    hit = _XPATHS.get(expr)
+    if hit is None:
+        from lxml import etree
+
+        hit = _XPATHS[expr] = etree.XPath(expr, **kw)
+    return hit

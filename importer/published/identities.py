@@ -30,7 +30,7 @@ class Identity:
     target: tuple[str, str, str] | None = None  # a total's cell
     rule: object = None  # the RuleInstance, for a rule
 
-    @property
+    @functools.cached_property
     def cells(self) -> tuple[tuple[str, str, str], ...]:
         return tuple(k for k, _ in self.terms)
 

@@ -41,15 +41,38 @@ def _norm_char(c: str) -> str:
     return "".join(out)
 
 
+# Runs of characters that compact() keeps as they are (CJK unified ideographs, ASCII letters and digits: no
+# NFKC mapping, not dropped, not renumbered) and runs of whitespace (all dropped) are taken at once; every
+# other character goes through _norm_char.
+PLAIN_RE = re.compile(r"([\u4e00-\u9fff0-9A-Za-z]+)|\s+")
+
+
 def compact(text: str) -> tuple[str, list[int]]:
     """``text`` without whitespace and quotes, NFKC-normalised; and each character's original index."""
     out: list[str] = []
     idx: list[int] = []
-    for i, c in enumerate(text):
-        n = _norm_char(c)
+    add, at, ats = out.append, idx.append, idx.extend
+    pos = 0
+    for m in PLAIN_RE.finditer(text):
+        start, end = m.span()
+        for i in range(pos, start):
+            n = _norm_char(text[i])
+            if n:
+                add(n)
+                if len(n) == 1:
+                    at(i)
+                else:
+                    ats([i] * len(n))
+        plain = m.group(1)
+        if plain:
+            add(plain)
+            ats(range(start, end))
+        pos = end
+    for i in range(pos, len(text)):
+        n = _norm_char(text[i])
         if n:
-            out.append(n)
-            idx.extend([i] * len(n))
+            add(n)
+            ats([i] * len(n))
     return "".join(out), idx
 
 

@@ -15,6 +15,7 @@ reports the candidates (``extract.ambiguous``) or that none fits
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -25,19 +26,28 @@ _COUNT_RE = re.compile(r"0|[1-9]\d*")
 _AMOUNT_RE = re.compile(r"(?:0|[1-9]\d*)(?:\.\d+)?")
 _SIGNED_RE = re.compile(r"[+-]?(?:0|[1-9]\d*)")
 _THOUSANDS_RE = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_COMMAS_RE = re.compile(r"[,，]")
 
 
 def tokens_of(run: str) -> list[str]:
     """Whitespace-separated tokens of a run; thousands separators inside a token removed."""
+    return list(_tokens(run))
+
+
+@functools.lru_cache(maxsize=65536)
+def _tokens(run: str) -> tuple[str, ...]:
     out = []
     for tok in run.split():
         tok = tok.strip(",，").rstrip(".")
         if not tok:
             continue
+        if "," not in tok and "，" not in tok:
+            out.append(tok)
+            continue
         if _THOUSANDS_RE.match(tok):
             tok = tok.replace(",", "")
-        out.extend(t for t in re.split(r"[,，]", tok) if t)
-    return out
+        out.extend(t for t in _COMMAS_RE.split(tok) if t)
+    return tuple(out)
 
 
 def _number(text: str):
@@ -47,29 +57,36 @@ def _number(text: str):
 def candidates(tokens: list[str], kinds: list[str], limit: int = MAX_CANDIDATES) -> list[tuple] | None:
     """Every well-formed split of ``tokens`` into ``len(kinds)`` numbers; None when more than ``limit``."""
     n = len(kinds)
+    nt = len(tokens)
     out: list[tuple] = []
     over = [False]
-
-    def ok(piece: str, kind: str) -> bool:
-        rx = _AMOUNT_RE if kind == "amount" else _SIGNED_RE if kind == "signed_count" else _COUNT_RE
-        return bool(rx.fullmatch(piece))
+    after = [0] * (nt + 1)  # characters in tokens[ti:]
+    for i in range(nt - 1, -1, -1):
+        after[i] = after[i + 1] + len(tokens[i])
+    fullmatch = [(_AMOUNT_RE if k == "amount" else _SIGNED_RE if k == "signed_count" else _COUNT_RE).fullmatch
+                 for k in kinds]
 
     def rec(ti: int, pos: int, cell: int, acc: list):
         if over[0]:
             return
-        if ti == len(tokens):
+        if ti == nt:
             if cell == n:
                 out.append(tuple(acc))
                 if len(out) > limit:
                     over[0] = True
             return
+        left = n - cell
         tok = tokens[ti]
-        if cell == n:
+        # every token left needs a cell of its own, every cell at least one character: when the cells
+        # left cannot take the characters left, no split follows (pruned: the splits found are the same)
+        if left == 0 or nt - ti > left or len(tok) - pos + after[ti + 1] < left:
             return
-        # cells left must be able to absorb the digits left (at least one char each)
-        for end in range(pos + 1, len(tok) + 1):
+        fits = fullmatch[cell]
+        # the characters after this cell must leave at least one for each cell after it
+        last = min(len(tok), len(tok) + after[ti + 1] - (left - 1))
+        for end in range(pos + 1, last + 1):
             piece = tok[pos:end]
-            if not ok(piece, kinds[cell]):
+            if not fits(piece):
                 if piece.lstrip("+-").startswith("0") and len(piece.lstrip("+-")) > 1 and "." not in piece:
                     break
                 continue

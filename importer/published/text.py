@@ -17,6 +17,7 @@ headers) takes the first run of digits after its header words.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 
 from importer.published import split as splitting
@@ -314,7 +315,18 @@ def _group_rows(doc: Located, t, tl, found, start: int, end: int, ex: Extraction
 
 
 def _cells_of_row(t, rkey: str) -> list[tuple[str, str, str]]:
-    return [(t.key, r, c) for r, c in t.cells if r == rkey]
+    return list(_row_cells(t)[rkey][0])
+
+
+@functools.lru_cache(maxsize=64)
+def _row_cells(t) -> dict[str, tuple[tuple, list[str]]]:
+    """Per row key of table ``t``: its cell keys in order, and the kind each cell's number is read as."""
+    out: dict[str, tuple[list, list]] = {}
+    for r, c in t.cells:
+        keys, kinds = out.setdefault(r, ([], []))
+        keys.append((t.key, r, c))
+        kinds.append(_kind(t, r, c))
+    return {r: (tuple(keys), kinds) for r, (keys, kinds) in out.items()}
 
 
 def _kind(t, r: str, c: str) -> str:
@@ -333,7 +345,7 @@ def _split_runs(doc: Located, t, runs: list[tuple[str, str, int]], ex: Extractio
                 ex.set(k, None, prov)
                 ex.add("extract.blank", k, prov, actual="")
             continue
-        kinds = [_kind(t, k[1], k[2]) for k in keys]
+        kinds = _row_cells(t)[rkey][1]
         cands = splitting.candidates(toks, kinds)
         rowruns.append((splitting.RowRun(keys, run.strip(), cands), prov))
     _decide(rowruns, t, ex)
@@ -342,11 +354,17 @@ def _split_runs(doc: Located, t, runs: list[tuple[str, str, int]], ex: Extractio
 _FW = str.maketrans("０１２３４５６７８９－＋", "0123456789-+")
 
 
-def _decide(rowruns, t, ex: Extraction) -> None:
+@functools.lru_cache(maxsize=64)
+def _table_identities(spec, tkey: str) -> list:
+    """The identities whose cells are all in one table."""
     from importer.published.identities import identities_of
 
+    return [i for i in identities_of(spec) if all(c[0] == tkey for c in i.cells)]
+
+
+def _decide(rowruns, t, ex: Extraction) -> None:
     known = {k: v for k, v in ex.values.items() if v is not None}
-    idents = [i for i in identities_of(ex.spec) if all(c[0] == t.key for c in i.cells)]
+    idents = _table_identities(ex.spec, t.key)
     splitting.solve([rr for rr, _ in rowruns], known, idents)
     for rr, prov in rowruns:
         ex.splits["runs"] += 1
