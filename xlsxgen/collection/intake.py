@@ -429,8 +429,10 @@ def process_data(data: bytes, out: dict, store: Store | None = None, previous: t
     ``previous``: ``(code, year, data)`` — the stored data of ``year - 1`` of the agency of the link,
     read with the link (used when the workbook is that agency's of that year).
     """
+    started = time.perf_counter()
     try:
         status, reason, spec, sub, findings, meta = _with_budget(_import, data, out["file_name"], store, previous)
+        out["read_seconds"] = time.perf_counter() - started  # reading and checking (the portal reports it)
     except BudgetExceeded:
         out.update(status=UNREADABLE, reason=f"文件内容异常复杂，{TIME_BUDGET_SECONDS:.0f} 秒内未能读完，已停止读取"
                                              "（正常的填报工作簿不到 1 秒）")

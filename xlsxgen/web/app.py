@@ -460,7 +460,10 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         except P.PortalError as e:
             return message(request, str(e), e.status)
         # the findings at once: the answer to the upload is the agency's page showing them (one round trip)
-        return await agency_page(request, link, out.record_id, notice=out.notice, flagged=out.flagged, st=st)
+        resp = await agency_page(request, link, out.record_id, notice=out.notice, flagged=out.flagged, st=st)
+        if out.read_seconds is not None:  # the importer's share of the worker's time (Server-Timing, with app;dur)
+            resp.headers["server-timing"] = f"read;dur={out.read_seconds * 1000:.1f}"
+        return resp
 
     async def agency_workbook(request: Request):
         link, err = await agency_link(request)

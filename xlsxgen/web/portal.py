@@ -208,6 +208,7 @@ class UploadOutcome:
     notice: str = ""  # shown above the findings (flagged, duplicate)
     flagged: bool = False
     view: tuple | None = None  # what the agency's page shows, read with the insert (Store.add_submission_viewed)
+    read_seconds: float | None = None  # the importer's reading and checking of this file
 
 
 def store_blob(uploads: Path, data: bytes, sha: str) -> Path:
@@ -252,7 +253,7 @@ def receive_upload(portal: Portal, store: Store, *, code: str, data: bytes, file
     known = (code, year, link["previous"]) if link is not None and "previous" in link else None
     res = intake.process_data(data, out, store, known)
     row = intake.classify(res, year=year, spec=spec, roster=roster)
-    outcome = UploadOutcome(None)
+    outcome = UploadOutcome(None, read_seconds=res.get("read_seconds"))
     claimed_code, claimed_name = row.get("agency_code"), row.get("agency_name")
     if res["status"] == UNREADABLE:
         row.update(agency_code=code, agency_name=agency.name)
