@@ -245,7 +245,7 @@ def test_zip_attachments_are_opened_within_the_limits(tmp_path, filled):
 _SLOW_COLLECT = """
 import sys, time
 from xlsxgen.collection import intake
-def slow(data, name, store=None):
+def slow(data, name, store=None, known=None):
     time.sleep(60)
 intake._import = slow
 intake.collect(sys.argv[1], db=sys.argv[2], year=2023, show_progress=False, jobs=2)
