@@ -279,15 +279,7 @@ class _PointReads:
         """Statements ``(sql, args, many)`` in order, each autocommitted; on PostgreSQL pipelined (one round
         trip: a SELECT after an INSERT sees the inserted row). Their rows (``many``) or first rows."""
         if self.store.dialect != "postgresql":
-            out = []
-            for sql, args, many in statements:
-                cur = self.cursor()
-                try:
-                    cur.execute(sql, args)
-                    out.append(cur.fetchall() if many else cur.fetchone())
-                finally:
-                    cur.close()
-            return out
+            return [self._execute(sql, args, many) for sql, args, many in statements]
         driver = self._conn().driver_connection
         cursors = []
         try:
@@ -302,7 +294,9 @@ class _PointReads:
                 cur.close()
 
     def _run(self, name: str, build, params: dict, *, many: bool):
-        sql, args = self.prepare(name, build, params)
+        return self._execute(*self.prepare(name, build, params), many)
+
+    def _execute(self, sql: str, args, many: bool):
         cur = self.cursor()
         try:
             cur.execute(sql, args)
