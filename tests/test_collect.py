@@ -542,3 +542,17 @@ def test_outputs_written_by_child_processes_are_the_serial_ones(cycle):
     assert len(children) == 4 + 2 + 1 and all(got[True][k] == got[False][k] for k in children)
     sum_doc = json.loads(got[True][f"汇总数据-{c['year']}.json"])
     assert summed == 4 and sum_doc == json.loads(json.dumps(to_canonical(c["spec"], total), ensure_ascii=False))
+
+
+@pytest.mark.parametrize("sub", ["数据", "反馈单"])
+def test_an_output_subfolder_that_is_a_file_is_one_chinese_line(tmp_path, sub):
+    """The sub-folders are made before any output is written (children write into them): a file in their
+    place is a usage error naming it, not a traceback from a child process."""
+    from xlsxgen.collection.outputs import prepare_out_dir
+    from xlsxgen.errors import UsageError
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / sub).write_text("x")
+    with pytest.raises(UsageError, match=f"{sub} 是文件，不是文件夹"):
+        prepare_out_dir(tmp_path / "out")
+    assert (tmp_path / "out" / sub).read_text() == "x"  # left as it was

@@ -29,6 +29,10 @@ from xlsxgen.spec.domain import doc_in_domain
 from xlsxgen.workbook.plan import CONSOLIDATED_ROLE
 from xlsxgen.workbook.writer import build_workbook
 
+FEEDBACK_PREFIX = "反馈单-"
+FEEDBACK_DIR = "反馈单"  # sub-folders of the output folder
+DATA_DIR = "数据"
+
 
 def prepare_out_dir(out_dir) -> Path:
     """Create the output folder (before any work, so that a bad path fails first)."""
@@ -41,8 +45,16 @@ def prepare_out_dir(out_dir) -> Path:
         raise UsageError(f"无法创建输出文件夹 {out}：{os_reason(e)}") from None
     if not os.access(out, os.W_OK):
         raise UsageError(f"无法写入输出文件夹 {out}：没有写权限")
+    for sub in (FEEDBACK_DIR, DATA_DIR):  # the sub-folders too, before any work (written by other processes)
+        folder = out / sub
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"输出文件夹中的 {folder} 是文件，不是文件夹；请把它移走或改名后重试")
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"无法创建输出文件夹 {folder}：{os_reason(e)}") from None
     # hidden temporaries of an earlier run that was killed (kill -9, power cut) are removed here
-    for folder in (out, out / "反馈单", out / "数据"):
+    for folder in (out, out / FEEDBACK_DIR, out / DATA_DIR):
         clean_stale_temporaries(folder)
     return out
 
@@ -64,7 +76,6 @@ class Outputs:
 
 
 
-FEEDBACK_PREFIX = "反馈单-"
 
 
 
@@ -89,7 +100,7 @@ def write_outputs(store: Store, overview: Overview, *, spec, out_dir, sum_name: 
         parallel = _can_fork() and (os.cpu_count() or 1) > 1
     labels = {r.code: r.label for r in overview.rows}
     names = {r.code: r.name for r in overview.rows}  # the roster's names
-    data_dir = out / "数据"
+    data_dir = out / DATA_DIR
 
     def json_job(st):
         return _write_canonical_json(st, spec, year, data_dir, require_review)
@@ -124,7 +135,7 @@ def _write_overview_and_feedback(store: Store, overview: Overview, spec, out: Pa
     year = overview.year
     res.overview = write_atomic(out / f"报送情况-{year}.xlsx",
                                 build_overview_workbook(overview, title=spec.report_title_for("", year) + "报送情况"))
-    fb_dir = out / "反馈单"
+    fb_dir = out / FEEDBACK_DIR
     fb_dir.mkdir(exist_ok=True)
     res.feedback_dir = fb_dir
     wanted = set()
