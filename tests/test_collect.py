@@ -556,3 +556,21 @@ def test_an_output_subfolder_that_is_a_file_is_one_chinese_line(tmp_path, sub):
     with pytest.raises(UsageError, match=f"{sub} 是文件，不是文件夹"):
         prepare_out_dir(tmp_path / "out")
     assert (tmp_path / "out" / sub).read_text() == "x"  # left as it was
+
+
+def test_the_consolidated_draft_over_its_limit_says_where_the_other_texts_are(cycle, monkeypatch):
+    """Beyond DRAFT_TEXTS_LIMIT agencies the draft keeps the first ones' texts (in memory: ~80 MB a thousand);
+    the draft and the run's notes say so, and the workbook's texts sheet still has every agency."""
+    from xlsxgen.collection import outputs
+
+    c = cycle
+    collect(c["inbox"], db=c["db"], year=c["year"], roster_path=c["roster_path"], show_progress=False)
+    monkeypatch.setattr(outputs, "DRAFT_TEXTS_LIMIT", 2)
+    with Store.open(c["db"]) as store:
+        outs = write_outputs(store, build_overview(store, c["year"]), spec=c["spec"], out_dir=c["tmp"] / "out",
+                             sum_name="测试市", parallel=False)
+    md = next(p for p in outs.drafts if p.suffix == ".md").read_text(encoding="utf-8")
+    assert "以上为名单中前2个单位的文字材料；其余2个单位的见汇总表的文字材料工作表" in md
+    assert [n for n in outs.notes if "前 2 个单位的文字材料" in n]
+    texts = read_sheet_rows(outs.consolidated, c["spec"].sheets.get("narrative") or "texts")
+    assert sum(1 for r in texts[2:] if r and r[0]) == 4  # all four usable agencies

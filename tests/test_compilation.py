@@ -133,3 +133,29 @@ def test_compilation_in_roster_order_with_own_numbering_dropped():
     assert md.index("**乙局：**主动公开。乙局的做法。") < md.index("**甲局：**主动公开进一步加强。")
     assert "（一）（一）" not in md and "乙局：**（一）主动公开" not in md  # a list (六 of the seed) keeps its numbers
     assert any("乙局" in w and "五、" in w for w in warnings)  # who gave no text is said
+
+
+@pytest.mark.parametrize("fmt_id", ["gov-info-2021", "gov-info-2019"])
+def test_a_compilation_over_its_limit_keeps_the_first_agencies_and_says_so(fmt_id):
+    """A draft of very many agencies keeps the first ones' texts (it is built in memory): the draft says how many
+    are left out where the texts are, and who gave no text is still worked out over every agency."""
+    spec = load_format(fmt_id)
+    key = next(f.key for f in spec.narrative_fields if f.kind == "text")
+    agencies = [(f"第{i}局", {key: f"第{i}局的做法。"}) for i in range(1, 6)] + [("第6局", {})]
+    comp = Compilation(spec, iter(agencies), limit=3)
+    assert comp.count == 6 and comp.omitted == 3
+    assert [t.agency for t in comp.texts(key)] == ["第1局", "第2局", "第3局"]
+    assert comp.without(key) == ["第6局"]  # 第4局 and 第5局 gave texts: not said to lack them
+    total = from_canonical_trusted(spec, json.loads(SEED.read_text(encoding="utf-8"))) if fmt_id == "gov-info-2021" \
+        else None
+    if total is None:
+        from xlsxgen.data import Submission
+
+        total = Submission(spec.id, year=2020, agency_name="汇总", agency_code="", values={})
+    md, warnings = render_consolidated(spec, total, comp, "md")
+    assert "第3局的做法" in md and "第4局的做法" not in md
+    assert "以上为名单中前3个单位的文字材料；其余3个单位的见汇总表的文字材料工作表" in md
+    label = next(f.label for f in spec.narrative_fields if f.key == key)
+    assert [w for w in warnings if f"「{label}」" in w] == [f"1个单位没有「{label}」的文字材料（第6局）"]
+    full = Compilation(spec, agencies)
+    assert full.omitted == 0 and "其余" not in render_consolidated(spec, total, full, "md")[0]

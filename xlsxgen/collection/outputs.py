@@ -24,7 +24,7 @@ from xlsxgen.data import to_canonical
 from xlsxgen.errors import UsageError, XlsxgenError
 from xlsxgen.files import clean_stale_temporaries, os_reason, safe_file_part, temp_prefix, write_atomic
 from xlsxgen.render import SUFFIXES
-from xlsxgen.render.compilation import render_consolidated
+from xlsxgen.render.compilation import Compilation, render_consolidated
 from xlsxgen.spec.domain import doc_in_domain
 from xlsxgen.workbook.plan import CONSOLIDATED_ROLE
 from xlsxgen.workbook.writer import build_workbook
@@ -32,6 +32,9 @@ from xlsxgen.workbook.writer import build_workbook
 FEEDBACK_PREFIX = "反馈单-"
 FEEDBACK_DIR = "反馈单"  # sub-folders of the output folder
 DATA_DIR = "数据"
+# the consolidated draft keeps the texts of this many agencies (roster order): it is built in memory, ~80 MB
+# a thousand agencies, and a draft of more is thousands of pages; every agency's texts are in the workbook
+DRAFT_TEXTS_LIMIT = 1000
 
 
 def prepare_out_dir(out_dir) -> Path:
@@ -226,14 +229,16 @@ def _write_drafts(store: Store, spec, year: int, out: Path, names: dict, sum_nam
     if not summed:
         return [], []
     prev_total = _previous_sum(store, spec, year, sum_name, sum_code, require_review)
+    comp = Compilation(spec, ((n, nar) for _, n, nar in _agency_texts(store, year, names, require_review)),
+                       limit=DRAFT_TEXTS_LIMIT)
     try:
-        bodies, _warnings = render_consolidated(spec, total, [(n, nar) for _, n, nar in
-                                                              _agency_texts(store, year, names, require_review)],
-                                                tuple(draft_formats), previous=prev_total)
+        bodies, _warnings = render_consolidated(spec, total, comp, tuple(draft_formats), previous=prev_total)
     except XlsxgenError as e:
         return [], [f"汇总报告草稿（{'、'.join(draft_formats)}）未生成：{e}"]
+    notes = [f"汇总报告草稿收录了名单中前 {comp.limit} 个单位的文字材料，其余 {comp.omitted} 个单位的见汇总表的文字材料工作表"
+             ] if comp.omitted else []
     return [write_atomic(out / f"年报草稿-{safe_file_part(sum_name)}-{year}{SUFFIXES[fmt]}", body)
-            for fmt, body in bodies.items()], []
+            for fmt, body in bodies.items()], notes
 
 
 # ---------------------------------------------------------------------------- outputs written by child processes

@@ -48,22 +48,32 @@ def _narrative_of(item) -> dict:
 class Compilation:
     """The agencies' narrative texts, per text field, in the order given (the roster's).
 
-    ``agencies`` is a list of ``(agency name, Submission)`` (or canonical JSON / a
-    narrative dict instead of the Submission).
+    ``agencies`` is a list (or an iterable) of ``(agency name, Submission)`` (or canonical JSON /
+    a narrative dict instead of the Submission).
+
+    ``limit``: keep the texts of the first ``limit`` agencies only (a draft of thousands of agencies'
+    texts is thousands of pages, and is built in memory); :attr:`omitted` says how many agencies'
+    texts were left out — the templates say so where the texts are — while :attr:`count` and
+    :meth:`without` still count every agency.
     """
 
-    def __init__(self, spec, agencies):
+    def __init__(self, spec, agencies, limit: int | None = None):
         self.spec = spec
         self.fields = [f for f in spec.narrative_fields if f.kind == "text"]
         self.agencies: list[str] = []
+        self.limit = limit
         self._raw: dict[str, list[tuple[str, str]]] = {f.key: [] for f in self.fields}
+        self._has: dict[str, set[str]] = {f.key: set() for f in self.fields}
         for name, item in agencies:
             self.agencies.append(name)
+            keep = limit is None or len(self.agencies) <= limit
             nar = _narrative_of(item)
             for f in self.fields:
                 v = nar.get(f.key)
                 if isinstance(v, str) and v.strip():
-                    self._raw[f.key].append((name, v))
+                    self._has[f.key].add(name)
+                    if keep:
+                        self._raw[f.key].append((name, v))
 
     def __bool__(self) -> bool:
         return True  # a compilation of no agencies is still the office's report
@@ -71,6 +81,11 @@ class Compilation:
     @property
     def count(self) -> int:
         return len(self.agencies)
+
+    @property
+    def omitted(self) -> int:
+        """How many agencies (the last ones in roster order) are beyond ``limit``: their texts are not kept."""
+        return 0 if self.limit is None else max(0, self.count - self.limit)
 
     def texts(self, key: str) -> list[AgencyText]:
         """Each agency's text of field ``key`` (agencies without one are left out)."""
@@ -90,7 +105,7 @@ class Compilation:
 
     def without(self, key: str) -> list[str]:
         """The agencies that gave no text for field ``key``."""
-        have = {name for name, _ in self._raw.get(key, [])}
+        have = self._has.get(key, set())
         return [a for a in self.agencies if a not in have]
 
 
