@@ -49,8 +49,9 @@ the official layout, drafts, N canonical JSON files): wall time, the import part
 of it (as collect reports it), wall time per file as a ratio to the read floor
 of this run (``× floor``: one core's floor against the whole machine's collect;
 targets of issue 13: ≤ 1.0× on SQLite, ≤ 1.3× on PostgreSQL), and the peak
-resident memory of the whole process tree (parent and pool workers, sampled from
-/proc every 50 ms). On SQLite, and on PostgreSQL when a server is given
+resident memory of the whole process tree (parent, pool workers and output children, sampled from
+/proc every 50 ms): the sum of RSS (the target's measure; a page a forked child shares with its
+parent counts twice) and the sum of PSS (shared pages divided among the processes). On SQLite, and on PostgreSQL when a server is given
 (``--pg URL``, or the ``XLSXGEN_TEST_PG`` that ``.ci/with-postgres`` sets): each
 run in a fresh schema of that database.
 
@@ -99,7 +100,8 @@ PLAN = build_plan(SPEC)
 VALUES = recompute_totals(SPEC, dict(SEED.values))
 
 HEADERS = ("group", "contender", "median ms", "min–max ms", "× floor", "peak KiB", "target")
-COLLECT_HEADERS = ("db", "collect N", "wall s", "import s", "outputs s", "ms/file", "× floor", "peak RSS MB", "exit")
+COLLECT_HEADERS = ("db", "collect N", "wall s", "import s", "outputs s", "ms/file", "× floor", "peak RSS MB", "exit",
+                   "peak PSS MB")
 STORE_HEADERS = ("db", "store N", "record µs/row", "read µs/row", "has µs", "read peak KiB")
 
 
@@ -337,8 +339,23 @@ def print_table(rows):
               f"{ratio:>7.2f}× {peak:>8.0f}  {target}")
 
 
-def _tree_rss_kib(root: int) -> int:
-    """Resident memory of a process and all its descendants (Linux /proc), in KiB."""
+def _pss_kib(pid: int) -> int:
+    """Proportional set size of a process (its private pages plus its share of pages shared with others), KiB."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree_rss_kib(root: int, pss: list | None = None) -> int:
+    """Resident memory of a process and all its descendants (Linux /proc), in KiB.
+
+    The sum of RSS counts a page shared by forked processes (pool workers, output children) once per
+    process; ``pss``: a list that receives the tree's summed PSS as well (shared pages divided among sharers)."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -359,22 +376,26 @@ def _tree_rss_kib(root: int) -> int:
             if parent == p and child not in tree:
                 tree.add(child)
                 frontier.append(child)
+    if pss is not None:
+        pss.append(sum(_pss_kib(p) for p in tree))
     return sum(rss.get(p, 0) for p in tree)
 
 
-def _run_measured(cmd, env=None) -> tuple[float, int, int, str]:
-    """Run ``cmd``; wall seconds, exit code, peak RSS of its whole process tree (KiB) and its output."""
+def _run_measured(cmd, env=None) -> tuple[float, int, int, str, int]:
+    """Run ``cmd``; wall seconds, exit code, peak RSS of its whole process tree (KiB), its output and the
+    tree's peak PSS (KiB)."""
     out = tempfile.TemporaryFile()
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
     peak = 0
+    pss: list[int] = []
     while proc.poll() is None:
         if sys.platform.startswith("linux"):
-            peak = max(peak, _tree_rss_kib(proc.pid))
+            peak = max(peak, _tree_rss_kib(proc.pid, pss))
         time.sleep(0.05)
     wall = time.perf_counter() - t
     out.seek(0)
-    return wall, proc.returncode, peak, out.read().decode("utf-8", "replace")
+    return wall, proc.returncode, peak, out.read().decode("utf-8", "replace"), max(pss, default=0)
 
 
 def _make_pool(folder: Path, n: int) -> list[tuple[str, str, Path]]:
@@ -519,13 +540,14 @@ def collect_scaling(sizes: list[int], kinds=("sqlite",), pg_url: str | None = No
                     cmd = [sys.executable, "-m", "xlsxgen.cli", "collect", str(inbox), "--db", db,
                            "--year", str(SEED.year), "--roster", str(run / "roster.csv"), "--out-dir",
                            str(run / "out"), "--quiet"]
-                    wall, rc, peak, output = _run_measured(cmd, env)
+                    wall, rc, peak, output, pss = _run_measured(cmd, env)
                 m = re.search(r"用时 ([\d.]+) 秒", output)
                 imported = float(m.group(1)) if m else float("nan")
                 if rc:
                     print(output[-2000:], file=sys.stderr)
-                rows.append((kind, n, wall, imported, rc, peak))
-                print(f"  collect {kind} {n}: {wall:.1f} s, peak RSS {peak / 1024:.0f} MB", file=sys.stderr, flush=True)
+                rows.append((kind, n, wall, imported, rc, peak, pss))
+                print(f"  collect {kind} {n}: {wall:.1f} s, peak RSS {peak / 1024:.0f} MB (PSS {pss / 1024:.0f} MB)",
+                      file=sys.stderr, flush=True)
                 shutil.rmtree(run, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -534,10 +556,10 @@ def collect_scaling(sizes: list[int], kinds=("sqlite",), pg_url: str | None = No
 
 def print_collect(rows, floor_s: float):
     h = COLLECT_HEADERS
-    print(f"{h[0]:<10} {h[1]:>9} {h[2]:>7} {h[3]:>8} {h[4]:>9} {h[5]:>7} {h[6]:>7} {h[7]:>11} {h[8]:>4}")
-    for kind, n, wall, imported, rc, peak in rows:
+    print(f"{h[0]:<10} {h[1]:>9} {h[2]:>7} {h[3]:>8} {h[4]:>9} {h[5]:>7} {h[6]:>7} {h[7]:>11} {h[8]:>4} {h[9]:>11}")
+    for kind, n, wall, imported, rc, peak, pss in rows:
         print(f"{kind:<10} {n:>9} {wall:>7.2f} {imported:>8.1f} {wall - imported:>9.1f} {wall / n * 1000:>7.2f} "
-              f"{wall / n / floor_s:>6.2f}× {peak / 1024:>11.0f} {rc:>4}")
+              f"{wall / n / floor_s:>6.2f}× {peak / 1024:>11.0f} {rc:>4} {pss / 1024:>11.0f}")
     print(f"(× floor: wall time per file over the single-core read floor of this run, {floor_s * 1000:.2f} ms)")
     for kind in dict.fromkeys(r[0] for r in rows):
         mine = [r for r in rows if r[0] == kind]
@@ -545,7 +567,7 @@ def print_collect(rows, floor_s: float):
             first = mine[0]
             growth = "; ".join(f"{n / first[1]:.0f}× files → {wall / first[2]:.1f}× time, "
                               f"{(peak / first[5]) if first[5] else float('nan'):.2f}× peak memory"
-                              for _k, n, wall, _i, _rc, peak in mine[1:])
+                              for _k, n, wall, _i, _rc, peak, _pss in mine[1:])
             print(f"growth from {first[1]} files ({kind}): {growth}")
 
 
@@ -575,7 +597,7 @@ def print_targets(rows, collect_rows):
         check("render html", by[("render", "render html")][0] * 1000, 10, " ms")
         check("render docx", by[("render", "render docx")][0] * 1000, 100, " ms")
     floor_s = by.get(("read", "zipfile+expat, data sheets (floor)"), (None,))[0]
-    for kind, n, wall, _i, _rc, peak in collect_rows:
+    for kind, n, wall, _i, _rc, peak, _pss in collect_rows:
         if n >= 10_000:
             check(f"collect {n} wall ({kind})", wall, 30, " s")
             check(f"collect {n} peak RSS (process tree, {kind})", peak / 1024, 200, " MB")
