@@ -577,6 +577,12 @@ def test_downloads(env, books, kind):
         assert "测试市乙局" in text and "'=测试市丁局" in text and "测试市甲局" not in text
     else:
         assert r.content[:2] == b"PK"
+    if kind == "draft":  # the draft collect writes: the agencies' texts under each item, not only the figures
+        body = zipfile.ZipFile(io.BytesIO(r.content)).read("word/document.xml").decode("utf-8")
+        assert "测试市甲局：" in body and "测试市乙局：" not in body  # the usable submission's agency only
+    if kind == "consolidated":  # with the sheet of every agency's texts, as collect's
+        names = zipfile.ZipFile(io.BytesIO(r.content)).read("xl/workbook.xml").decode("utf-8")
+        assert env.portal.spec.sheets.get("narrative") in names
     assert c.get("/office/download/nothing").status_code == 404
 
 

@@ -178,7 +178,7 @@ def _write_canonical_json(store: Store, spec, year: int, data_dir: Path, require
     return len(written), notes
 
 
-def _agency_texts(store: Store, year: int, names: dict, require_review: bool):
+def agency_texts(store: Store, year: int, names: dict, require_review: bool = False):
     """(code, name, narrative) of the usable submissions, in roster order."""
     for r in store.current(year, with_data=True, with_findings=False, reviewed=require_review):
         if r.usable and r.data_json:
@@ -205,7 +205,7 @@ def _write_consolidated(store: Store, spec, year: int, out: Path, res: Outputs, 
         res.consolidated, spec=spec, year=year, state_label=state_label, sum_name=sum_name,
         records=(r for r in store.current(year, with_data=True, reviewed=require_review)
                  if r.status in USABLE + (INVALID,)),
-        texts=_agency_texts(store, year, names, require_review))
+        texts=agency_texts(store, year, names, require_review))
     total.agency_code = sum_code
     if res.summed:
         prev_total = _previous_sum(store, spec, year, sum_name, sum_code, require_review)
@@ -218,25 +218,36 @@ def _write_consolidated(store: Store, spec, year: int, out: Path, res: Outputs, 
     return res.summed
 
 
-def _write_drafts(store: Store, spec, year: int, out: Path, names: dict, sum_name: str, sum_code: str,
-                  draft_formats, require_review: bool) -> tuple[list, list]:
-    """5. the report draft of the sum (the templates rendered once for every format): (paths, notes).
-
-    The sum is the consolidated workbook's (:func:`sum_store` adds the same submissions)."""
-    if not draft_formats:
-        return [], []
+def consolidated_draft(store: Store, spec, year: int, fmts, *, names: dict | None = None, sum_name: str,
+                       sum_code: str = "", require_review: bool = False) -> tuple[dict, list[str]]:
+    """The office's consolidated report draft from the store: ``({fmt: output}, notes)``; ``({}, [])`` when
+    nothing is summed. The figures are the sum of the usable (``require_review``: accepted) submissions —
+    the consolidated workbook's sum — and each text item lists the agencies' texts in roster order (the
+    first :data:`DRAFT_TEXTS_LIMIT` agencies'; the notes say when more were left to the workbook).
+    ``names``: code → the roster's name of each agency (default: the name in its submission). The
+    templates are rendered once for every format. Raises XlsxgenError when they cannot be rendered."""
     total, summed = sum_store(spec, store, year, agency_name=sum_name, agency_code=sum_code, reviewed=require_review)
     if not summed:
-        return [], []
+        return {}, []
     prev_total = _previous_sum(store, spec, year, sum_name, sum_code, require_review)
-    comp = Compilation(spec, ((n, nar) for _, n, nar in _agency_texts(store, year, names, require_review)),
+    comp = Compilation(spec, ((n, nar) for _, n, nar in agency_texts(store, year, names or {}, require_review)),
                        limit=DRAFT_TEXTS_LIMIT)
-    try:
-        bodies, _warnings = render_consolidated(spec, total, comp, tuple(draft_formats), previous=prev_total)
-    except XlsxgenError as e:
-        return [], [f"汇总报告草稿（{'、'.join(draft_formats)}）未生成：{e}"]
+    bodies, _warnings = render_consolidated(spec, total, comp, tuple(fmts), previous=prev_total)
     notes = [f"汇总报告草稿收录了名单中前 {comp.limit} 个单位的文字材料，其余 {comp.omitted} 个单位的见汇总表的文字材料工作表"
              ] if comp.omitted else []
+    return bodies, notes
+
+
+def _write_drafts(store: Store, spec, year: int, out: Path, names: dict, sum_name: str, sum_code: str,
+                  draft_formats, require_review: bool) -> tuple[list, list]:
+    """5. the report draft of the sum (:func:`consolidated_draft`), written: (paths, notes)."""
+    if not draft_formats:
+        return [], []
+    try:
+        bodies, notes = consolidated_draft(store, spec, year, draft_formats, names=names, sum_name=sum_name,
+                                           sum_code=sum_code, require_review=require_review)
+    except XlsxgenError as e:
+        return [], [f"汇总报告草稿（{'、'.join(draft_formats)}）未生成：{e}"]
     return [write_atomic(out / f"年报草稿-{safe_file_part(sum_name)}-{year}{SUFFIXES[fmt]}", body)
             for fmt, body in bodies.items()], notes
 

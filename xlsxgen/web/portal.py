@@ -578,7 +578,8 @@ def _show(v) -> str:
 
 def download(portal: Portal, store: Store, kind: str) -> tuple[str, bytes, str]:
     """(file name, bytes, media type) of a file generated from the store."""
-    from xlsxgen.collection.consolidate import build_overview_workbook, sum_store, write_consolidated_workbook
+    from xlsxgen.collection.consolidate import build_overview_workbook, write_consolidated_workbook
+    from xlsxgen.collection.outputs import agency_texts, consolidated_draft
     from xlsxgen.collection.overview import build_overview
 
     year, spec = portal.year, portal.spec
@@ -594,21 +595,20 @@ def download(portal: Portal, store: Store, kind: str) -> tuple[str, bytes, str]:
         def state_label(rec):
             return labels.get(rec.agency_code) or STATE_LABELS.get(STATE_OF_STATUS.get(rec.status, ""), rec.status)
 
+        names = {r.code: r.name for r in ov.rows}
         with tempfile.TemporaryDirectory(prefix="xlsxgen-web-") as tmp:
             path = Path(tmp) / "汇总表.xlsx"
             write_consolidated_workbook(path, spec=spec, year=year, state_label=state_label, sum_name=portal.office,
                                         records=(r for r in store.current(year, with_data=True)
-                                                 if r.status in USABLE + (INVALID,)))
+                                                 if r.status in USABLE + (INVALID,)),
+                                        texts=agency_texts(store, year, names))
             return f"汇总表-{year}.xlsx", path.read_bytes(), xlsx
-    if kind == "draft":
-        from xlsxgen.render import render_report
-
-        total, n = sum_store(spec, store, year, agency_name=portal.office)
-        if total is None:
+    if kind == "draft":  # the same draft as collect's: the sum's figures, the agencies' texts under each item
+        names = {r.code: r.name for r in build_overview(store, year).rows}
+        bodies, _notes = consolidated_draft(store, spec, year, ("docx",), names=names, sum_name=portal.office)
+        if not bodies:
             raise PortalError("还没有通过校验的报送，无法生成汇总报告草稿", 409)
-        prev, _ = sum_store(spec, store, year - 1, agency_name=portal.office)
-        body, _warnings = render_report(spec, total, "docx", previous=prev)
-        return (f"年报草稿-{safe_file_part(portal.office)}-{year}.docx", body,
+        return (f"年报草稿-{safe_file_part(portal.office)}-{year}.docx", bodies["docx"],
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
     if kind == "chasing":
         rows, _ = dashboard(portal, store)
