@@ -156,7 +156,8 @@ def test_an_upload_is_inserted_and_its_page_read_in_one_go(db):
     """add_submission_viewed: the id and the agency's versions (the new one with its findings), review
     row and notes, as agency_view reads them; nothing inserted and no view for a file stored already."""
     with Store.open(db) as s:
-        first = s.add_submission(row("a1", findings='[{"rule":"r1"}]'))
+        s.add_submissions([row("a1", findings='[{"rule":"r1"}]')])
+        first = s.history("001", 2024)[0].id
         sid, view = s.add_submission_viewed(row("a2", received="2025-01-11T10:00:00", findings='[{"rule":"r2"}]'))
         assert sid is not None and sid != first
         versions, review, notes = view

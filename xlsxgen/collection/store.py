@@ -622,17 +622,12 @@ class Store:
             params = [tuple(r.get(c) if c != "findings" else r.get(c) or "[]" for c in positions) for r in rows]
         return self._write(lambda c: c.exec_driver_sql(sql, params).rowcount)
 
-    def add_submission(self, row: dict) -> int | None:
-        """Insert one received file (a portal upload) in one autocommitted statement: one round trip.
-
-        Returns its id, or None when the same file (year, SHA-256) is stored already.
-        """
-        return self._add_submission(row, [])[0]
-
     def add_submission_viewed(self, row: dict) -> tuple[int | None, tuple | None]:
-        """:meth:`add_submission`, and in the same round trip what the agency's page then shows
-        (:meth:`agency_view` of the row's agency, with the new file's findings): (id, view); the view is
-        None when nothing was inserted (the same file was stored already)."""
+        """Insert one received file (a portal upload), autocommitted, and in the same round trip read what the
+        agency's page then shows (:meth:`agency_view` of the row's agency, with the new file's findings).
+
+        Returns (id, view); (None, None) when the same file (year, SHA-256) is stored already.
+        """
         year, code = row["year"], row["agency_code"]
         params = {"year": year, "code": code}
         sid, rows, review, notes = self._add_submission(row, [
@@ -1002,17 +997,14 @@ class Store:
         r = self._points.first("submission_of", _q_submission_of, year=year, sha=sha256)
         return (r[0], r[1]) if r else None
 
-    def versions(self, year: int, agency_code: str, *, findings_of: int | None = None) -> list[Record]:
-        """An agency's submissions of ``year``, oldest first, without their data and findings (a page's list).
+    def agency_view(self, year: int, agency_code: str, *, findings_of: int | None = None
+                    ) -> tuple[list[Record], ReviewRow | None, dict[str, NoteRow]]:
+        """What an agency's page reads, in one round trip: its submissions of ``year``, oldest first, without
+        their data and findings, :meth:`review_row` and :meth:`finding_notes`.
 
         ``findings_of``: the id of one submission whose findings come with it (the one a page shows);
         -1: the latest one's.
         """
-        return self.agency_view(year, agency_code, findings_of=findings_of)[0]
-
-    def agency_view(self, year: int, agency_code: str, *, findings_of: int | None = None
-                    ) -> tuple[list[Record], ReviewRow | None, dict[str, NoteRow]]:
-        """What an agency's page reads, in one round trip: :meth:`versions`, :meth:`review_row`, :meth:`finding_notes`."""
         params = {"year": year, "code": agency_code}
         rows, review, notes = self._points.batch(
             ("versions", _q_versions, dict(params, sid=findings_of if findings_of is not None else 0), True),
