@@ -142,6 +142,14 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
                               text=f"您的账号（{ROLES[user['role']]}）没有这项操作的权限。")
         return user, None
 
+    async def office_form(request: Request, *roles):
+        """The signed-in user (with one of ``roles``) and the posted form (CSRF checked), or an error response."""
+        user, err = await office_user(request, *roles)
+        if err:
+            return None, None, err
+        form, err = await form_of(request)
+        return user, form, err
+
     def client(request: Request) -> str:
         return request.client.host if request.client else "?"
 
@@ -231,10 +239,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
                     can_review=user["role"] in CAN_REVIEW, notice=request.query_params.get("done") or "")
 
     async def bulk_accept(request: Request):
-        user, err = await office_user(request, *CAN_REVIEW)
-        if err:
-            return err
-        form, err = await form_of(request)
+        user, form, err = await office_form(request, *CAN_REVIEW)
         if err:
             return err
         codes = [str(c) for c in form.getlist("code")][:20000]
@@ -287,10 +292,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
                     changes=changes)
 
     async def office_review(request: Request):
-        user, err = await office_user(request, *CAN_REVIEW)
-        if err:
-            return err
-        form, err = await form_of(request)
+        user, form, err = await office_form(request, *CAN_REVIEW)
         if err:
             return err
         code = request.path_params["code"]
@@ -319,10 +321,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         return RedirectResponse(f"/office/agency/{quote(code)}?done={quote(note)}", status_code=303)
 
     async def office_decide(request: Request):
-        user, err = await office_user(request, *CAN_REVIEW)
-        if err:
-            return err
-        form, err = await form_of(request)
+        user, form, err = await office_form(request, *CAN_REVIEW)
         if err:
             return err
         code = request.path_params["code"]
@@ -341,10 +340,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
                                 status_code=303)
 
     async def office_link(request: Request):
-        user, err = await office_user(request, "admin")
-        if err:
-            return err
-        form, err = await form_of(request)
+        user, form, err = await office_form(request, "admin")
         if err:
             return err
         code = request.path_params["code"]
@@ -378,10 +374,7 @@ def create_app(portal: P.Portal, *, secret: str | None = None, throttle: Throttl
         return RedirectResponse(f"/office/agency/{quote(code)}?done={quote(note)}", status_code=303)
 
     async def office_links(request: Request):
-        user, err = await office_user(request, "admin")
-        if err:
-            return err
-        form, err = await form_of(request)
+        user, form, err = await office_form(request, "admin")
         if err:
             return err
         regenerate = form.get("regenerate") == "1"
